@@ -1,0 +1,84 @@
+# The book's two commands are `make book` and `make test`; both install into .venv first if needed.
+# See README.md. Everything after the install runs offline.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON   ?= python3.11
+VENV     := .venv
+BIN      := $(CURDIR)/$(VENV)/bin
+STAMP    := $(VENV)/.installed
+CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.md))
+CI_DIR   := _build/ci
+SCALE    ?= paper
+
+# The venv's tools first (the notebook kernel is the venv's python); progress bars off in batch runs.
+export PATH := $(BIN):$(PATH)
+export DLTHEORY_PROGRESS ?= 0
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help install book test lint format unit notebooks chapter clean
+
+help:
+	@echo "make book      install if needed, execute every chapter (book scale), build _build/html"
+	@echo "make test      install if needed, then lint, unit tests, every chapter at ci scale"
+	@echo "make chapter CH=01 [SCALE=paper|book|ci]   rerun one chapter, print where its outputs went"
+	@echo "make format    format the library, tests and chapter code cells (ruff via jupytext)"
+	@echo "make clean     remove build outputs (keeps .venv)"
+
+install: $(STAMP)
+
+# torch==2.13.0 is pinned so pip takes the CPU wheel; constraints.txt pins the whole environment.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (dltheory)" >/dev/null
+	@touch $@
+
+book: $(STAMP)
+	BOOK_SCALE=book $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@echo "Site: $(CURDIR)/_build/html/index.html"
+
+test: lint unit notebooks
+
+lint: $(STAMP)
+	@mkdir -p $(CI_DIR)/src
+	@for f in $(CHAPTERS); do \
+	  $(BIN)/jupytext --quiet --from myst --to ipynb --set-kernel python3 -o $(CI_DIR)/src/$$(basename $${f%.md}).ipynb $$f; \
+	done
+	$(BIN)/ruff check src tests $(CI_DIR)/src/*.ipynb
+	$(BIN)/ruff format --check src tests $(CI_DIR)/src/*.ipynb
+
+# Format the library, the tests and the code cells of every chapter in place.
+format: $(STAMP)
+	$(BIN)/ruff format src tests
+	@for f in $(CHAPTERS); do $(BIN)/jupytext --quiet --pipe "$(BIN)/ruff format {}" $$f; done
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/ -q
+
+notebooks: lint
+	@rm -rf $(CI_DIR)/results $(CI_DIR)/run && mkdir -p $(CI_DIR)/run
+	@for f in $(CI_DIR)/src/*.ipynb; do \
+	  $(BIN)/papermill --prepare-only -p scale ci --log-level WARNING $$f $(CI_DIR)/run/$$(basename $$f); \
+	done
+	DLTHEORY_RESULTS_DIR=$(CURDIR)/$(CI_DIR)/results $(BIN)/pytest --nbval-lax --nbval-current-env \
+	  --nbval-cell-timeout=900 -p no:cacheprovider -q $(CI_DIR)/run/*.ipynb
+	$(BIN)/python -m dltheory.record check --dir $(CI_DIR)/results --scale ci $(CHAPTERS)
+
+chapter: $(STAMP)
+	@test -n "$(CH)" || { echo "usage: make chapter CH=01 [SCALE=paper]"; exit 2; }
+	@src=$$(ls book/$(CH)_*.md 2>/dev/null | head -1); \
+	test -n "$$src" || { echo "no chapter book/$(CH)_*.md"; exit 2; }; \
+	name=$$(basename $${src%.md}); out=_build/chapters/$(SCALE); mkdir -p $$out; \
+	$(BIN)/jupytext --quiet --from myst --to ipynb --set-kernel python3 -o $$out/$$name.src.ipynb $$src; \
+	DLTHEORY_RESULTS_DIR=$(CURDIR)/$$out/results $(BIN)/papermill --cwd book -p scale $(SCALE) \
+	  $$out/$$name.src.ipynb $$out/$$name.ipynb; \
+	echo "executed notebook: $$out/$$name.ipynb"; \
+	echo "record:            $$out/results/$$name.json"; \
+	echo "figures:           $$out/results/figures/$$name/"
+
+clean:
+	rm -rf _build

@@ -1,0 +1,303 @@
+"""Full-batch gradient descent on deep linear networks, batched over runs.
+
+Implements the training of Lampinen & Ganguli 2019 (arXiv:1809.10374, Sec. 1 of the spec): a student
+y = W^{N_W} ... W^{1} x with ``hidden_layers`` hidden layers of width N2 (N_W = hidden_layers + 1 weight
+matrices) minimises (1/2) sum_mu ||y_mu - W x_mu||^2 on one-hot inputs (Sigma^11 = I), with
+simultaneous updates W^l += lr * (W^{>l})^T (Sigma^31 - W) (W^{<l})^T. Time is in epochs, tau = 1/lr.
+
+Two routes compute the same thing:
+
+* ``method="full"`` multiplies the full weight matrices, for any initialisation;
+* ``method="modes"`` (training-aligned initialisation only) evolves one scalar per layer and data mode.
+  With aligned initialisation the modes decouple exactly, so this is the *same* gradient descent
+  (tests check equality to 1e-12) at a cost of O(N3) instead of O(N1 N2 N3) per epoch.
+
+Initialisations: every layer is eps^(1/N_W) times a (partial) orthogonal matrix, so the product has all
+its singular values equal to eps. ``"aligned"`` uses the singular vectors of Sigma^31 (the theory is
+exact mode by mode); ``"random"`` uses Haar-random orthogonal matrices (alignment lag).
+
+Layout: runs first, ``(B, out, in)`` per layer; records have time first, ``(T, B, ...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from dltheory._checks import check_choice, check_int, check_positive
+from dltheory.progress import progress_bar
+from dltheory.teachers import NoisyData, haar_stiefel
+
+__all__ = ["Init", "Method", "GDRecord", "simulate_gd", "empirical_half_time"]
+
+Init = Literal["aligned", "random"]
+Method = Literal["full", "modes"]
+
+
+@dataclass(frozen=True)
+class GDRecord:
+    """What a batch of gradient-descent runs did over time.
+
+    Attributes:
+        epochs: recorded epochs, ``(T,)``, starting at 0 and ending at the last epoch.
+        mode_strength: u_hat_a^T W(t) v_hat_a for every data mode a of Sigma^31, ``(T, B, M)``.
+        train_error: ||W - Sigma^31||_F^2 / ||Sigma^31||_F^2, ``(T, B)``.
+        test_error: ||W - W_bar||_F^2 / ||W_bar||_F^2 (fresh white inputs, clean targets), ``(T, B)``.
+        final_map: the product W at the last epoch, ``(B, N3, N1)``.
+        lr: learning rate; tau = 1/lr epochs.
+    """
+
+    epochs: np.ndarray
+    mode_strength: np.ndarray
+    train_error: np.ndarray
+    test_error: np.ndarray
+    final_map: np.ndarray
+    lr: float
+
+    @property
+    def tau(self) -> float:
+        return 1.0 / self.lr
+
+
+def _layer_shapes(n_in: int, hidden: int, n_out: int, n_weights: int) -> list[tuple[int, int]]:
+    return [(hidden, n_in)] + [(hidden, hidden)] * (n_weights - 2) + [(n_out, hidden)]
+
+
+def _aligned_init(data: NoisyData, hidden: int, n_weights: int, eps: float) -> list[np.ndarray]:
+    B, k = data.batch, min(hidden, data.s_hat.shape[1])
+    a = eps ** (1.0 / n_weights)
+    shapes = _layer_shapes(data.n_in, hidden, data.n_out, n_weights)
+    Ws = [np.zeros((B, *shape)) for shape in shapes]
+    Ws[0][:, :k, :] = a * np.swapaxes(data.V_hat[:, :, :k], 1, 2)
+    for W in Ws[1:-1]:
+        W[:, np.arange(k), np.arange(k)] = a
+    Ws[-1][:, :, :k] = a * data.U_hat[:, :, :k]
+    return Ws
+
+
+def _random_init(
+    data: NoisyData, hidden: int, n_weights: int, eps: float, rng: np.random.Generator
+) -> list[np.ndarray]:
+    a = eps ** (1.0 / n_weights)
+    shapes = _layer_shapes(data.n_in, hidden, data.n_out, n_weights)
+    Ws = [np.empty((data.batch, *shape)) for shape in shapes]
+    for b, child in enumerate(rng.spawn(data.batch)):
+        for W, (n_o, n_i) in zip(Ws, shapes, strict=True):
+            q = (
+                haar_stiefel(n_i, n_o, rng=child).T
+                if n_o <= n_i
+                else haar_stiefel(n_o, n_i, rng=child)
+            )
+            W[b] = a * q
+    return Ws
+
+
+def _product(Ws: list[np.ndarray]) -> np.ndarray:
+    W = Ws[0]
+    for layer in Ws[1:]:
+        W = layer @ W
+    return W
+
+
+def _full_step(Ws: list[np.ndarray], sigma31: np.ndarray, lr: float, buf: dict) -> None:
+    """One simultaneous GD step on the full matrices, in place."""
+    if len(Ws) == 2:  # the common case, with preallocated buffers
+        W0, W1 = Ws
+        np.matmul(W1, W0, out=buf["W"])
+        np.subtract(sigma31, buf["W"], out=buf["L"])
+        np.matmul(np.swapaxes(W1, 1, 2), buf["L"], out=buf["g0"])
+        np.matmul(buf["L"], np.swapaxes(W0, 1, 2), out=buf["g1"])
+        buf["g0"] *= lr
+        buf["g1"] *= lr
+        W0 += buf["g0"]
+        W1 += buf["g1"]
+        return
+    below = [None]  # below[l] = W^{l-1} ... W^0, None for the identity
+    for W in Ws[:-1]:
+        below.append(W if below[-1] is None else W @ below[-1])
+    L = sigma31 - Ws[-1] @ below[-1]
+    grads = []
+    above = None  # W^{N_W-1} ... W^{l+1}
+    for layer in range(len(Ws) - 1, -1, -1):
+        left = L if above is None else np.swapaxes(above, 1, 2) @ L
+        grads.append(left if below[layer] is None else left @ np.swapaxes(below[layer], 1, 2))
+        above = Ws[layer] if above is None else above @ Ws[layer]
+    for W, g in zip(Ws, reversed(grads), strict=True):
+        W += lr * g
+
+
+def _check_args(data, hidden, hidden_layers, init, eps, lr, epochs, record_every, method):
+    if not isinstance(data, NoisyData):
+        raise ValueError(f"data must be a NoisyData batch, got {type(data).__name__}")
+    hidden = check_int("hidden", hidden)
+    rank = data.teacher.s.shape[1]
+    if hidden < rank:
+        raise ValueError(f"hidden (N2={hidden}) must be >= the teacher rank ({rank})")
+    hidden_layers = check_int("hidden_layers", hidden_layers)
+    check_choice("init", init, ("aligned", "random"))
+    check_choice("method", method, ("full", "modes"))
+    if method == "modes" and init != "aligned":
+        raise ValueError("method='modes' needs init='aligned' (random init couples the modes)")
+    eps = check_positive("eps", eps)
+    lr = check_positive("lr", lr)
+    epochs = check_int("epochs", epochs)
+    record_every = check_int("record_every", record_every)
+    return hidden, hidden_layers, eps, lr, epochs, record_every
+
+
+def simulate_gd(
+    data: NoisyData,
+    *,
+    hidden: int,
+    hidden_layers: int = 1,
+    init: Init = "aligned",
+    eps: float,
+    lr: float,
+    epochs: int,
+    record_every: int = 10,
+    method: Method = "full",
+    rng: np.random.Generator | None = None,
+    progress: bool | None = None,
+) -> GDRecord:
+    """Train a batch of deep linear students on their data by full-batch gradient descent.
+
+    Args:
+        data: B data sets (one per run), e.g. from :func:`dltheory.teachers.noisy_data`.
+        hidden: hidden width N2 (>= teacher rank).
+        hidden_layers: number of hidden layers; N_W = hidden_layers + 1 weight matrices.
+        init: ``"aligned"`` (singular vectors of Sigma^31) or ``"random"`` (Haar).
+        eps: initial strength of every singular value of the product map.
+        lr: learning rate lambda; tau = 1/lr epochs.
+        epochs: number of full-batch steps.
+        record_every: record every this many epochs (and at the last one).
+        method: ``"full"`` matrices or exact ``"modes"`` (aligned init only).
+        rng: needed for ``init="random"``; run b uses ``rng.spawn(B)[b]``.
+        progress: show a progress bar; ``None`` follows ``DLTHEORY_PROGRESS`` / ``CI``.
+
+    Returns:
+        A :class:`GDRecord` with time-first arrays.
+    """
+    hidden, hidden_layers, eps, lr, epochs, record_every = _check_args(
+        data, hidden, hidden_layers, init, eps, lr, epochs, record_every, method
+    )
+    if init == "random" and rng is None:
+        raise ValueError("rng is required for init='random'")
+    n_weights = hidden_layers + 1
+    rec_epochs = np.unique(np.r_[np.arange(0, epochs, record_every), epochs])
+    W_bar = data.teacher.W
+    norm_train = np.sum(data.sigma31**2, axis=(1, 2))
+    norm_test = np.sum(W_bar**2, axis=(1, 2))
+    T, B, M = rec_epochs.size, data.batch, data.s_hat.shape[1]
+    strength = np.empty((T, B, M))
+    train = np.empty((T, B))
+    test = np.empty((T, B))
+
+    if method == "modes":
+        k = min(hidden, M)
+        a = np.full((n_weights, B, k), eps ** (1.0 / n_weights))
+        target = data.s_hat[:, :k]
+        # <W, W_bar> = sum_a s_a u_hat_a^T W_bar v_hat_a, so the test error needs only these numbers.
+        overlap = np.einsum("bia,bij,bja->ba", data.U_hat, W_bar, data.V_hat)
+
+        def observe(i):
+            s = np.zeros((B, M))
+            s[:, :k] = np.prod(a, axis=0)
+            strength[i] = s
+            train[i] = np.sum((data.s_hat - s) ** 2, axis=1) / norm_train
+            test[i] = (
+                np.sum(s**2, axis=1) + norm_test - 2 * np.sum(s * overlap, axis=1)
+            ) / norm_test
+
+        def step():
+            r = lr * (target - np.prod(a, axis=0))
+            if n_weights == 2:
+                g0, g1 = a[1] * r, a[0] * r
+                a[0] += g0
+                a[1] += g1
+            else:
+                others = [
+                    np.prod(np.delete(a, layer, axis=0), axis=0) for layer in range(n_weights)
+                ]
+                for layer in range(n_weights):
+                    a[layer] += others[layer] * r
+
+        final = None
+    else:
+        Ws = (
+            _aligned_init(data, hidden, n_weights, eps)
+            if init == "aligned"
+            else _random_init(data, hidden, n_weights, eps, rng)
+        )
+        shape3 = data.sigma31.shape
+        buf = {
+            "W": np.empty(shape3),
+            "L": np.empty(shape3),
+            "g0": np.empty_like(Ws[0]),
+            "g1": np.empty_like(Ws[-1]),
+        }
+        Ut = np.swapaxes(data.U_hat, 1, 2)
+
+        def observe(i):
+            W = _product(Ws)
+            strength[i] = np.einsum("bai,bia->ba", Ut @ W, data.V_hat)
+            train[i] = np.sum((W - data.sigma31) ** 2, axis=(1, 2)) / norm_train
+            test[i] = np.sum((W - W_bar) ** 2, axis=(1, 2)) / norm_test
+
+        def step():
+            _full_step(Ws, data.sigma31, lr, buf)
+
+    observe(0)
+    done = 0
+    with progress_bar(total=epochs, desc=f"GD {init}/{method}", enable=progress) as bar:
+        for i, target_epoch in enumerate(rec_epochs[1:], start=1):
+            for _ in range(target_epoch - done):
+                step()
+            bar.update(target_epoch - done)
+            done = target_epoch
+            observe(i)
+    if method == "full":
+        final = _product(Ws)
+    else:
+        final = np.einsum("bia,ba,bja->bij", data.U_hat, strength[-1], data.V_hat)
+    return GDRecord(
+        epochs=rec_epochs,
+        mode_strength=strength,
+        train_error=train,
+        test_error=test,
+        final_map=final,
+        lr=lr,
+    )
+
+
+def empirical_half_time(epochs: np.ndarray, strength: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """First time a recorded trajectory reaches half its target, linearly interpolated.
+
+    Args:
+        epochs: recorded epochs, ``(T,)``.
+        strength: trajectories, ``(T, ...)``.
+        target: full strengths s_hat, broadcastable to ``strength.shape[1:]``.
+
+    Returns:
+        Half-learning times in epochs, ``strength.shape[1:]``; NaN where half is never reached.
+    """
+    epochs = np.asarray(epochs, dtype=float)
+    strength = np.asarray(strength, dtype=float)
+    if epochs.ndim != 1 or strength.shape[0] != epochs.size:
+        raise ValueError(
+            f"strength must have time first with {epochs.size} rows, got shape {strength.shape}"
+        )
+    half = np.broadcast_to(np.asarray(target, dtype=float) / 2.0, strength.shape[1:])
+    above = strength >= half
+    reached = above.any(axis=0)
+    first = np.argmax(above, axis=0)
+    prev = np.maximum(first - 1, 0)
+    idx = np.indices(first.shape)
+    s1 = strength[(first, *idx)]
+    s0 = strength[(prev, *idx)]
+    t1, t0 = epochs[first], epochs[prev]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(s1 > s0, (half - s0) / (s1 - s0), 0.0)
+    out = t0 + np.clip(frac, 0.0, 1.0) * (t1 - t0)
+    return np.where(reached, out, np.nan)

@@ -1,0 +1,202 @@
+"""Low-rank linear teachers and the noisy training data they generate.
+
+Implements the setup of Lampinen & Ganguli 2019 (arXiv:1809.10374), Sec. 1 of the spec. Symbols:
+
+* ``n_in`` = N1 input size (= P, the number of examples: inputs are one-hot, X = I),
+* ``n_out`` = N3 output size, aspect ratio A = N3 / N1 in (0, 1],
+* ``rank`` = teacher hidden size (teacher rank), singular values ``s_bar``,
+* ``noise_std`` = sigma_z: every target entry gets noise of variance sigma_z^2 / N1, so with
+  sigma_z = 1 each teacher singular value is the SNR of its mode.
+
+Everything is batched: a leading axis ``B`` runs over independent runs (seeds x conditions). Run ``b``
+draws its randomness from ``rng.spawn(B)[b]``, so a run does not change when others are added.
+
+Layout: matrices map inputs to outputs, ``W_bar`` is ``(B, N3, N1)``; singular vectors are columns,
+``U`` is ``(B, N3, r)``, ``V`` is ``(B, N1, r)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dltheory._checks import as_float_array, check_int, check_positive
+
+__all__ = [
+    "Teacher",
+    "NoisyData",
+    "haar_stiefel",
+    "snr_singular_values",
+    "low_rank_teacher",
+    "noisy_data",
+]
+
+
+def haar_stiefel(n: int, k: int, *, rng: np.random.Generator) -> np.ndarray:
+    """Random ``(n, k)`` matrix with orthonormal columns, Haar distributed (k <= n).
+
+    QR of a Gaussian matrix with the signs of R's diagonal moved into Q (Mezzadri 2007).
+    """
+    n = check_int("n", n)
+    k = check_int("k", k)
+    if k > n:
+        raise ValueError(f"k must be <= n for orthonormal columns, got k={k}, n={n}")
+    q, r = np.linalg.qr(rng.standard_normal((n, k)))
+    return q * np.sign(np.diag(r))
+
+
+def snr_singular_values(rank: int, multiplier: float) -> np.ndarray:
+    """Teacher singular values m * (rank, rank-1, ..., 1), as in the authors' ``SVD_dataset``.
+
+    Args:
+        rank: teacher rank r >= 1.
+        multiplier: the SNR multiplier m > 0.
+
+    Returns:
+        Shape ``(r,)``, decreasing.
+    """
+    rank = check_int("rank", rank)
+    m = check_positive("multiplier", multiplier)
+    return m * np.arange(rank, 0, -1, dtype=float)
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """A batch of low-rank linear teachers W_bar = U diag(s) V^T.
+
+    Attributes:
+        U: output singular vectors, ``(B, N3, r)``.
+        s: singular values, ``(B, r)``.
+        V: input singular vectors, ``(B, N1, r)``.
+    """
+
+    U: np.ndarray
+    s: np.ndarray
+    V: np.ndarray
+
+    @property
+    def W(self) -> np.ndarray:
+        """Composite teacher map, ``(B, N3, N1)``."""
+        return np.einsum("bir,br,bjr->bij", self.U, self.s, self.V)
+
+    @property
+    def n_in(self) -> int:
+        return self.V.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.U.shape[1]
+
+    @property
+    def batch(self) -> int:
+        return self.s.shape[0]
+
+
+def _check_shape(n_in: int, n_out: int) -> tuple[int, int]:
+    n_in = check_int("n_in", n_in)
+    n_out = check_int("n_out", n_out)
+    if n_out > n_in:
+        raise ValueError(
+            f"aspect ratio A = n_out/n_in must lie in (0, 1], got n_out={n_out} > n_in={n_in}"
+        )
+    return n_in, n_out
+
+
+def low_rank_teacher(
+    n_in: int, n_out: int, singular_values, *, rng: np.random.Generator
+) -> Teacher:
+    """Draw a batch of teachers with Haar-random singular vectors.
+
+    Args:
+        n_in: input size N1.
+        n_out: output size N3 <= N1 (aspect ratio in (0, 1]).
+        singular_values: ``(r,)`` for one teacher or ``(B, r)`` for a batch; each > 0 and r <= N3.
+        rng: source of randomness; run b uses ``rng.spawn(B)[b]``.
+
+    Returns:
+        The :class:`Teacher` batch.
+    """
+    n_in, n_out = _check_shape(n_in, n_out)
+    s = as_float_array("singular_values", singular_values)
+    if s.ndim == 1:
+        s = s[None, :]
+    if s.ndim != 2 or s.shape[1] == 0:
+        raise ValueError(f"singular_values must have shape (r,) or (B, r), got {s.shape}")
+    if np.any(s <= 0):
+        raise ValueError("singular_values must be > 0")
+    rank = s.shape[1]
+    if rank > n_out:
+        raise ValueError(f"teacher rank {rank} exceeds n_out={n_out}")
+    children = rng.spawn(s.shape[0])
+    U = np.stack([haar_stiefel(n_out, rank, rng=c) for c in children])
+    V = np.stack([haar_stiefel(n_in, rank, rng=c) for c in children])
+    return Teacher(U=U, s=s.copy(), V=V)
+
+
+@dataclass(frozen=True)
+class NoisyData:
+    """Training data of one-hot inputs and noisy teacher outputs, with the SVD of Sigma^31.
+
+    With X = I (P = N1 one-hot examples), Sigma^11 = I and Sigma^31 = W_bar + Z.
+
+    Attributes:
+        teacher: the teacher that generated the data.
+        noise_std: sigma_z; noise entries have variance sigma_z^2 / N1.
+        sigma31: input-output correlation, ``(B, N3, N1)``.
+        U_hat: its left singular vectors, ``(B, N3, M)`` with M = N3.
+        s_hat: its singular values, descending, ``(B, M)``.
+        V_hat: its right singular vectors, ``(B, N1, M)``.
+    """
+
+    teacher: Teacher
+    noise_std: float
+    sigma31: np.ndarray
+    U_hat: np.ndarray
+    s_hat: np.ndarray
+    V_hat: np.ndarray
+
+    @property
+    def batch(self) -> int:
+        return self.sigma31.shape[0]
+
+    @property
+    def n_in(self) -> int:
+        return self.sigma31.shape[2]
+
+    @property
+    def n_out(self) -> int:
+        return self.sigma31.shape[1]
+
+    @property
+    def aspect_ratio(self) -> float:
+        return self.n_out / self.n_in
+
+
+def noisy_data(teacher: Teacher, *, noise_std: float = 1.0, rng: np.random.Generator) -> NoisyData:
+    """Noisy training data y = W_bar x + z for the P = N1 one-hot inputs x.
+
+    Args:
+        teacher: batch of B teachers.
+        noise_std: sigma_z >= 0; each noise entry is N(0, sigma_z^2 / N1), drawn once.
+        rng: source of randomness; run b uses ``rng.spawn(B)[b]``.
+
+    Returns:
+        :class:`NoisyData` with the SVD of Sigma^31 (singular values descending).
+    """
+    sigma = float(noise_std)
+    if not np.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+    B, n_out, n_in = teacher.batch, teacher.n_out, teacher.n_in
+    children = rng.spawn(B)
+    Z = np.stack([c.standard_normal((n_out, n_in)) for c in children]) * (sigma / np.sqrt(n_in))
+    sigma31 = teacher.W + Z
+    U_hat, s_hat, Vt_hat = np.linalg.svd(sigma31, full_matrices=False)
+    return NoisyData(
+        teacher=teacher,
+        noise_std=sigma,
+        sigma31=sigma31,
+        U_hat=U_hat,
+        s_hat=s_hat,
+        V_hat=np.swapaxes(Vt_hat, 1, 2),
+    )

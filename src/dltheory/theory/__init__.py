@@ -1,0 +1,1 @@
+"""Closed-form predictions (numpy/scipy only, never torch), one module per result."""
