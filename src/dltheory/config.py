@@ -17,7 +17,15 @@ import os
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-__all__ = ["ScaleName", "SVDDynamicsSizes", "Scale", "SCALES", "scale", "default_scale_name"]
+__all__ = [
+    "ScaleName",
+    "SVDDynamicsSizes",
+    "EarlyStoppingSizes",
+    "Scale",
+    "SCALES",
+    "scale",
+    "default_scale_name",
+]
 
 ScaleName = Literal["ci", "book", "paper"]
 
@@ -48,11 +56,50 @@ class SVDDynamicsSizes:
 
 
 @dataclass(frozen=True)
+class EarlyStoppingSizes:
+    """Sizes for chapter 2 (early stopping with noisy teachers).
+
+    The network sizes are the paper's canonical ones at every scale (N1 = P = 100, N3 = N2 = 50), so
+    the claims are checked at the size they are stated for; scales differ in seeds and grids only.
+
+    Attributes:
+        n_in, n_out, hidden: N1 = P, N3, N2 of the canonical configuration.
+        n_seeds: seeds per condition for training-aligned runs (computed exactly in mode space).
+        n_seeds_random: seeds per condition for randomly initialised runs (full matrices).
+        random_all_snrs: simulate random initialisation at every SNR below 10 (else only at
+            SNR 4, the one its claim is about).
+        epochs: gradient-descent epochs.
+        record_every: epochs between recorded snapshots (the claims need at most 10).
+        rmt_n_in, rmt_n_out: size of the random-matrix checks (outliers, overlaps, MP bulk).
+        rmt_seeds: draws per teacher strength in the outlier/overlap sweep.
+        rmt_claim_seeds: draws at s_bar = 2 for the outlier and overlap claims.
+        n_sbar_grid: teacher strengths in the outlier/overlap sweep.
+        n_snr_grid: SNRs in the minimal-error and stopping-time sweep (mode space).
+    """
+
+    n_in: int
+    n_out: int
+    hidden: int
+    n_seeds: int
+    n_seeds_random: int
+    random_all_snrs: bool
+    epochs: int
+    record_every: int
+    rmt_n_in: int
+    rmt_n_out: int
+    rmt_seeds: int
+    rmt_claim_seeds: int
+    n_sbar_grid: int
+    n_snr_grid: int
+
+
+@dataclass(frozen=True)
 class Scale:
     """All sizes of one scale, one field per chapter."""
 
     name: ScaleName
     svd_dynamics: SVDDynamicsSizes
+    early_stopping: EarlyStoppingSizes
 
 
 SCALES: dict[str, Scale] = {
@@ -62,6 +109,11 @@ SCALES: dict[str, Scale] = {
             n_in=40, n_out=20, hidden=20, n_seeds=3, epochs=5000, deep_epochs=5000,
             record_every=10, n_sweep=6,
         ),
+        early_stopping=EarlyStoppingSizes(
+            n_in=100, n_out=50, hidden=50, n_seeds=6, n_seeds_random=3, random_all_snrs=False,
+            epochs=10000, record_every=10, rmt_n_in=1000, rmt_n_out=500, rmt_seeds=1, rmt_claim_seeds=5,
+            n_sbar_grid=8, n_snr_grid=8,
+        ),
     ),
     "book": Scale(
         name="book",
@@ -69,12 +121,22 @@ SCALES: dict[str, Scale] = {
             n_in=100, n_out=50, hidden=50, n_seeds=5, epochs=5000, deep_epochs=5000,
             record_every=10, n_sweep=12,
         ),
+        early_stopping=EarlyStoppingSizes(
+            n_in=100, n_out=50, hidden=50, n_seeds=10, n_seeds_random=4,
+            random_all_snrs=True, epochs=10000, record_every=10,
+            rmt_n_in=1000, rmt_n_out=500, rmt_seeds=2, rmt_claim_seeds=10, n_sbar_grid=16, n_snr_grid=16,
+        ),
     ),
     "paper": Scale(
         name="paper",
         svd_dynamics=SVDDynamicsSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=8000, deep_epochs=8000,
             record_every=5, n_sweep=24,
+        ),
+        early_stopping=EarlyStoppingSizes(
+            n_in=100, n_out=50, hidden=50, n_seeds=10, n_seeds_random=10,
+            random_all_snrs=True, epochs=10000, record_every=5,
+            rmt_n_in=1000, rmt_n_out=500, rmt_seeds=10, rmt_claim_seeds=20, n_sbar_grid=24, n_snr_grid=24,
         ),
     ),
 }  # fmt: skip

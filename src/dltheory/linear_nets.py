@@ -30,7 +30,14 @@ from dltheory._checks import check_choice, check_int, check_positive
 from dltheory.progress import progress_bar
 from dltheory.teachers import NoisyData, haar_stiefel
 
-__all__ = ["Init", "Method", "GDRecord", "simulate_gd", "empirical_half_time"]
+__all__ = [
+    "Init",
+    "Method",
+    "GDRecord",
+    "simulate_gd",
+    "empirical_half_time",
+    "empirical_optimal_stopping",
+]
 
 Init = Literal["aligned", "random"]
 Method = Literal["full", "modes"]
@@ -301,3 +308,23 @@ def empirical_half_time(epochs: np.ndarray, strength: np.ndarray, target: np.nda
         frac = np.where(s1 > s0, (half - s0) / (s1 - s0), 0.0)
     out = t0 + np.clip(frac, 0.0, 1.0) * (t1 - t0)
     return np.where(reached, out, np.nan)
+
+
+def empirical_optimal_stopping(epochs: np.ndarray, test_error: np.ndarray):
+    """Per run, the recorded epoch of smallest test error and that error.
+
+    Args:
+        epochs: recorded epochs, ``(T,)``.
+        test_error: test errors, time first, ``(T, ...)``.
+
+    Returns:
+        ``(t_opt, min_error)``, each of shape ``test_error.shape[1:]``.
+    """
+    epochs = np.asarray(epochs, dtype=float)
+    test_error = np.asarray(test_error, dtype=float)
+    if epochs.ndim != 1 or test_error.shape[0] != epochs.size:
+        raise ValueError(
+            f"test_error must have time first with {epochs.size} rows, got shape {test_error.shape}"
+        )
+    i = np.argmin(test_error, axis=0)
+    return epochs[i], np.min(test_error, axis=0)

@@ -1,0 +1,228 @@
+"""Predicted train and test error of a deep linear network trained on a noisy low-rank teacher.
+
+Implements Sec. 2.3-2.4 of Lampinen & Ganguli 2019 (arXiv:1809.10374), as reconstructed in our spec:
+a training-aligned student with one hidden layer learns every data mode on its own sigmoid
+(:mod:`dltheory.theory.mode_dynamics`). The r teacher modes appear in the data as outliers
+s_hat(s_bar) with overlap O(s_bar) (:mod:`dltheory.theory.random_matrix`); the N3 - r noise modes
+follow the Marchenko-Pastur law. Then, with s_a(t) = s(t, s_hat(s_bar_a)),
+
+    err_test(t)  = [ n_bulk <s(t, s)^2>_in + sum_a (s_a - s_bar_a)^2 + 2 s_a s_bar_a (1 - O_a) ]
+                   / sum_a s_bar_a^2,
+    err_train(t) = [ n_bulk <s^2>_out + n_bulk <(s(t, s) - s)^2>_in + sum_a (s_a - s_hat_a)^2 ]
+                   / [ sum_a s_hat_a^2 + n_bulk sigma^2 ],
+
+where n_bulk = N3 - r is the number of noise modes and <.>_in, <.>_out integrate over the parts of
+the bulk the student can and cannot fit (written here as integrals against the density, so
+n_bulk <f>_in = n_bulk * int_{R_in} f P). The student can fit min(N2, N3, P) - r noise modes; which
+ones is our reading of the paper (see the spec, Sec. 2.3 [INFERRED]): the *top* part of the bulk,
+since stronger modes are learned first and gradient descent on a hidden layer of width N2 keeps the
+N2 strongest. The authors' code integrates over the whole bulk when N2 >= N3, which agrees.
+
+Symbols: ``s_bar`` teacher singular values (the SNRs when ``noise_std`` = 1), ``n_in`` = N1 = P
+(one-hot inputs), ``n_out`` = N3, ``hidden`` = N2, ``eps`` initial strength, ``tau`` = 1/learning rate
+in epochs; times ``t`` in epochs. Aspect ratio A = N3/N1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from dltheory._checks import as_float_array, check_int, check_positive
+from dltheory.theory.mode_dynamics import predicted_mode_strength
+from dltheory.theory.random_matrix import (
+    mp_quadrature,
+    outlier_singular_value,
+    overlap,
+)
+
+__all__ = ["ErrorCurves", "predicted_error_curves", "predicted_optimal_stopping"]
+
+_T_CHUNK = 512  # time points per block when integrating over the bulk (bounds memory)
+
+
+@dataclass(frozen=True)
+class ErrorCurves:
+    """Predicted normalised errors over time.
+
+    Attributes:
+        t: times in epochs, ``(T,)``.
+        train: training error, ``(T, *batch)``.
+        test: test error (clean targets, fresh white inputs), ``(T, *batch)``.
+    """
+
+    t: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Setup:
+    s_bar: np.ndarray  # (K, r)
+    s_hat: np.ndarray  # (K, r)
+    overlap: np.ndarray  # (K, r)
+    n_bulk: int
+    nodes_in: np.ndarray
+    weights_in: np.ndarray
+    bulk_out_sq: float  # int_{R_out} s^2 P ds
+    noise_std: float
+    batch_shape: tuple
+
+
+def _setup(s_bar, n_in, n_out, hidden, noise_std, n_nodes) -> _Setup:
+    n_in = check_int("n_in", n_in)
+    n_out = check_int("n_out", n_out)
+    hidden = check_int("hidden", hidden)
+    noise_std = check_positive("noise_std", noise_std)
+    n_nodes = check_int("n_nodes", n_nodes)
+    if n_out > n_in:
+        raise ValueError(f"aspect ratio n_out/n_in must lie in (0, 1], got {n_out}/{n_in}")
+    sb = as_float_array("s_bar", s_bar, nonneg=True)
+    if sb.ndim == 0:
+        sb = sb[None]
+    batch_shape = sb.shape[:-1]
+    sb = sb.reshape(-1, sb.shape[-1])
+    rank = sb.shape[1]
+    if rank == 0 or rank > n_out:
+        raise ValueError(f"s_bar must hold between 1 and n_out={n_out} singular values, got {rank}")
+    if hidden < rank:
+        raise ValueError(f"hidden (N2={hidden}) must be >= the teacher rank ({rank})")
+    A = n_out / n_in
+    n_bulk = n_out - rank
+    n_learn = max(min(hidden, n_out, n_in) - rank, 0)
+    q_lo = 1.0 - n_learn / n_bulk if n_bulk > 0 else 1.0
+    nodes_in, w_in = mp_quadrature(
+        aspect_ratio=A, noise_std=noise_std, q_lo=q_lo, q_hi=1.0, n=n_nodes
+    )
+    nodes_out, w_out = mp_quadrature(
+        aspect_ratio=A, noise_std=noise_std, q_lo=0.0, q_hi=q_lo, n=n_nodes
+    )
+    return _Setup(
+        s_bar=sb,
+        s_hat=outlier_singular_value(sb, aspect_ratio=A, noise_std=noise_std),
+        overlap=overlap(sb, aspect_ratio=A, noise_std=noise_std),
+        n_bulk=n_bulk,
+        nodes_in=nodes_in,
+        weights_in=w_in,
+        bulk_out_sq=float(np.sum(w_out * nodes_out**2)),
+        noise_std=noise_std,
+        batch_shape=batch_shape,
+    )
+
+
+def _curves(t: np.ndarray, st: _Setup, eps: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test error at times t, shape (T, K)."""
+    K, r = st.s_bar.shape
+    # signal modes: (T, K, r)
+    s = predicted_mode_strength(t, st.s_hat.ravel(), eps=eps, tau=tau).reshape(t.size, K, r)
+    sig_test = np.sum((s - st.s_bar) ** 2 + 2 * s * st.s_bar * (1 - st.overlap), axis=-1)
+    sig_train = np.sum((s - st.s_hat) ** 2, axis=-1)
+    # learnable part of the bulk, the same for every condition: (T,)
+    bulk_test = np.zeros(t.size)
+    bulk_train = np.zeros(t.size)
+    if st.nodes_in.size:
+        for i in range(0, t.size, _T_CHUNK):
+            sb = predicted_mode_strength(t[i : i + _T_CHUNK], st.nodes_in, eps=eps, tau=tau)
+            bulk_test[i : i + _T_CHUNK] = (sb**2) @ st.weights_in
+            bulk_train[i : i + _T_CHUNK] = ((sb - st.nodes_in) ** 2) @ st.weights_in
+    test = (st.n_bulk * bulk_test[:, None] + sig_test) / np.sum(st.s_bar**2, axis=-1)
+    train_num = st.n_bulk * (st.bulk_out_sq + bulk_train[:, None]) + sig_train
+    train = train_num / (np.sum(st.s_hat**2, axis=-1) + st.n_bulk * st.noise_std**2)
+    return train, test
+
+
+def predicted_error_curves(
+    t,
+    s_bar,
+    *,
+    n_in: int,
+    n_out: int,
+    hidden: int,
+    eps: float,
+    tau: float,
+    noise_std: float = 1.0,
+    n_nodes: int = 1000,
+) -> ErrorCurves:
+    """Predicted train and test error against time (Lampinen & Ganguli 2019, Sec. 2.3).
+
+    Args:
+        t: times in epochs, ``(T,)``, >= 0.
+        s_bar: teacher singular values, ``(r,)`` or a batch of conditions ``(..., r)``.
+        n_in: N1 = P, number of (one-hot) inputs and examples.
+        n_out: N3 <= N1 outputs.
+        hidden: N2 >= r, hidden width of the student.
+        eps: initial strength of every mode.
+        tau: 1 / learning rate, in epochs.
+        noise_std: sigma_z (noise variance sigma_z^2 / N1 per entry).
+        n_nodes: quadrature nodes over the noise bulk.
+
+    Returns:
+        :class:`ErrorCurves` with ``train`` and ``test`` of shape ``(T, ...)``.
+    """
+    eps = check_positive("eps", eps)
+    tau = check_positive("tau", tau)
+    t = as_float_array("t", t, nonneg=True, ndim=1)
+    st = _setup(s_bar, n_in, n_out, hidden, noise_std, n_nodes)
+    train, test = _curves(t, st, eps, tau)
+    shape = (t.size, *st.batch_shape)
+    return ErrorCurves(t=t, train=train.reshape(shape), test=test.reshape(shape))
+
+
+def predicted_optimal_stopping(
+    s_bar,
+    *,
+    n_in: int,
+    n_out: int,
+    hidden: int,
+    eps: float,
+    tau: float,
+    noise_std: float = 1.0,
+    t_max: float | None = None,
+    n_nodes: int = 1000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Optimal stopping time and minimal test error (Lampinen & Ganguli 2019, Sec. 2.4).
+
+    No closed form is known: we minimise the predicted test error on a grid of 2000 times in
+    [0, t_max] and refine each minimum with a bounded scalar search between its grid neighbours.
+
+    Args:
+        s_bar: teacher singular values, ``(r,)`` or ``(..., r)``.
+        n_in, n_out, hidden, eps, tau, noise_std, n_nodes: as in :func:`predicted_error_curves`.
+        t_max: end of the search, in epochs (default: 20 tau, past the overfitting of the bulk).
+
+    Returns:
+        ``(t_opt, min_test)``, each of shape ``s_bar.shape[:-1]`` (scalars for one condition).
+        Where nothing can be learned (all s_bar at or below threshold), t_opt = 0 and the error is 1.
+    """
+    eps = check_positive("eps", eps)
+    tau = check_positive("tau", tau)
+    t_max = 20.0 * tau if t_max is None else check_positive("t_max", t_max)
+    st = _setup(s_bar, n_in, n_out, hidden, noise_std, n_nodes)
+    grid = np.linspace(0.0, t_max, 2001)
+    _, test = _curves(grid, st, eps, tau)
+    t_opt = np.empty(test.shape[1])
+    err = np.empty(test.shape[1])
+    for k in range(test.shape[1]):
+        i = int(np.argmin(test[:, k]))
+        one = _Setup(
+            **{
+                **st.__dict__,
+                "s_bar": st.s_bar[k : k + 1],
+                "s_hat": st.s_hat[k : k + 1],
+                "overlap": st.overlap[k : k + 1],
+            }
+        )
+        lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+        if i == 0:
+            t_opt[k], err[k] = 0.0, test[0, k]
+            continue
+        res = optimize.minimize_scalar(
+            lambda x, one=one: _curves(np.array([x]), one, eps, tau)[1][0, 0],
+            bounds=(lo, hi),
+            method="bounded",
+            options={"xatol": 1e-6 * tau},
+        )
+        t_opt[k], err[k] = res.x, res.fun
+    return t_opt.reshape(st.batch_shape), err.reshape(st.batch_shape)

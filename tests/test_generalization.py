@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+
+from dltheory.linear_nets import empirical_optimal_stopping, simulate_gd
+from dltheory.teachers import low_rank_teacher, noisy_data
+from dltheory.theory.generalization import predicted_error_curves, predicted_optimal_stopping
+
+CANON = dict(n_in=100, n_out=50, eps=1e-5, tau=1000.0)
+
+
+def test_reference_values_of_the_spec():
+    # Spec Sec. 2.4: t_opt / tau = 2.77, 1.82, 1.07 and minimal errors 0.338, 0.091, 0.023
+    t_opt, err = predicted_optimal_stopping(np.array([[2.0], [4.0], [8.0]]), hidden=50, **CANON)
+    np.testing.assert_allclose(t_opt / 1000.0, [2.77, 1.82, 1.07], atol=0.006)
+    np.testing.assert_allclose(err, [0.338, 0.091, 0.023], atol=6e-4)
+    # Spec claim 10: teacher (3, 2, 1) has minimal GD error 0.282
+    _, err3 = predicted_optimal_stopping([3.0, 2.0, 1.0], hidden=50, **CANON)
+    np.testing.assert_allclose(err3, 0.282, atol=1e-3)
+
+
+def test_start_and_long_time_limits():
+    t = np.array([0.0, 1e9])
+    curves = predicted_error_curves(t, [[3.0], [6.0]], hidden=50, **CANON)
+    # at t = 0 the student is ~0: test error 1, train error 1
+    np.testing.assert_allclose(curves.test[0], 1.0, atol=1e-4)
+    np.testing.assert_allclose(curves.train[0], 1.0, atol=1e-4)
+    # full width, t -> infinity: the student equals Sigma31, training error 0
+    np.testing.assert_allclose(curves.train[1], 0.0, atol=1e-6)
+    # and the test error is [s_bar^2 + s_hat^2 - 2 s_hat s_bar O + n_bulk <s^2>] / s_bar^2 (the spec's
+    # Sec. 2.3 writes s_bar^2 (1 - 2 O) + s_hat^2, which drops the s_hat/s_bar factor of the cross term)
+    from dltheory.theory.random_matrix import outlier_singular_value, overlap
+
+    for k, sb in enumerate((3.0, 6.0)):
+        sh, o = outlier_singular_value(sb, aspect_ratio=0.5), overlap(sb, aspect_ratio=0.5)
+        expected = (sb**2 + sh**2 - 2 * sh * sb * o + 49 * 1.0) / sb**2
+        np.testing.assert_allclose(curves.test[1, k], expected, rtol=1e-5)
+
+
+def test_subthreshold_teacher_cannot_be_learned():
+    _, err = predicted_optimal_stopping([0.5**0.25], hidden=50, **CANON)
+    np.testing.assert_allclose(err, 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("hidden", [1, 5, 20, 50, 80])
+def test_hidden_width_changes_late_error_not_the_minimum(hidden):
+    _, err = predicted_optimal_stopping([3.0], hidden=hidden, **CANON)
+    np.testing.assert_allclose(err, 0.158, atol=1e-3)
+
+
+def test_late_error_grows_with_width_and_saturates():
+    late = [
+        predicted_error_curves([8000.0], [3.0], hidden=n2, **CANON).test[0] for n2 in (1, 5, 50, 80)
+    ]
+    assert late[0] < late[1] < late[2]
+    np.testing.assert_allclose(late[2], late[3])  # N2 >= N3: the whole bulk is learnable
+
+
+def test_theory_matches_mode_space_simulation_at_large_size():
+    # N1 = 400, N3 = 200: finite-size effects are small; compare test-error curves pointwise
+    rng = np.random.default_rng(0)
+    data = noisy_data(low_rank_teacher(400, 200, np.full((4, 1), 4.0), rng=rng), rng=rng)
+    run = simulate_gd(
+        data, hidden=200, eps=1e-5, lr=1e-3, epochs=6000, record_every=50, method="modes"
+    )
+    th = predicted_error_curves(
+        run.epochs, [4.0], n_in=400, n_out=200, hidden=200, eps=1e-5, tau=1e3
+    )
+    assert np.max(np.abs(np.log(run.test_error.mean(axis=1) / th.test))) < 0.15
+    np.testing.assert_allclose(run.train_error.mean(axis=1), th.train, rtol=0.03)
+    t_sim, e_sim = empirical_optimal_stopping(run.epochs, run.test_error)
+    t_th, e_th = predicted_optimal_stopping(
+        [4.0], n_in=400, n_out=200, hidden=200, eps=1e-5, tau=1e3
+    )
+    np.testing.assert_allclose(e_sim.mean(), e_th, rtol=0.1)
+    np.testing.assert_allclose(t_sim.mean(), t_th, rtol=0.05)
+
+
+def test_vectorised_over_conditions():
+    s_bar = np.array([[[2.0], [4.0]], [[6.0], [8.0]]])  # batch shape (2, 2), rank 1
+    curves = predicted_error_curves(np.linspace(0, 5000, 7), s_bar, hidden=50, **CANON)
+    assert curves.test.shape == (7, 2, 2)
+    single = predicted_error_curves(np.linspace(0, 5000, 7), [6.0], hidden=50, **CANON)
+    np.testing.assert_allclose(curves.test[:, 1, 0], single.test)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(s_bar=[-1.0]), "s_bar"),
+        (dict(s_bar=[np.nan]), "s_bar"),
+        (dict(t=[-1.0]), "t must be >= 0"),
+        (dict(n_out=200), "aspect ratio"),
+        (dict(hidden=2, s_bar=[3.0, 2.0, 1.0]), "hidden"),
+        (dict(eps=0.0), "eps"),
+        (dict(tau=-1.0), "tau"),
+        (dict(noise_std=0.0), "noise_std"),
+    ],
+)
+def test_invalid_arguments_raise(kwargs, match):
+    args = dict(t=[0.0, 10.0], s_bar=[2.0], hidden=50, **CANON)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        predicted_error_curves(args.pop("t"), args.pop("s_bar"), **args)
