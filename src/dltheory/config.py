@@ -21,6 +21,8 @@ __all__ = [
     "ScaleName",
     "SVDDynamicsSizes",
     "EarlyStoppingSizes",
+    "OptimalLearnerSizes",
+    "TransferSizes",
     "Scale",
     "SCALES",
     "scale",
@@ -94,12 +96,56 @@ class EarlyStoppingSizes:
 
 
 @dataclass(frozen=True)
+class OptimalLearnerSizes:
+    """Sizes for chapter 3 (the optimal non-gradient learner).
+
+    Attributes:
+        n_in, n_out, hidden: N1 = P, N3, N2 of the canonical configuration.
+        n_seeds: data sets per condition.
+        epochs: gradient-descent epochs.
+        record_every: epochs between recorded snapshots.
+        n_snr_grid: SNRs in the minimal-error-against-SNR sweep.
+    """
+
+    n_in: int
+    n_out: int
+    hidden: int
+    n_seeds: int
+    epochs: int
+    record_every: int
+    n_snr_grid: int
+
+
+@dataclass(frozen=True)
+class TransferSizes:
+    """Sizes for chapter 4 (transfer between aligned tasks).
+
+    Attributes:
+        n_in, n_out, hidden: N1 = P, N3 per task, N2 for both students.
+        n_seeds: seeds per condition.
+        epochs: gradient-descent epochs (at least 5000).
+        record_every: epochs between recorded snapshots.
+        n_q_grid: input alignments q in the sweeps.
+    """
+
+    n_in: int
+    n_out: int
+    hidden: int
+    n_seeds: int
+    epochs: int
+    record_every: int
+    n_q_grid: int
+
+
+@dataclass(frozen=True)
 class Scale:
     """All sizes of one scale, one field per chapter."""
 
     name: ScaleName
     svd_dynamics: SVDDynamicsSizes
     early_stopping: EarlyStoppingSizes
+    optimal_learner: OptimalLearnerSizes
+    transfer: TransferSizes
 
 
 SCALES: dict[str, Scale] = {
@@ -114,6 +160,14 @@ SCALES: dict[str, Scale] = {
             epochs=10000, record_every=10, rmt_n_in=1000, rmt_n_out=500, rmt_seeds=1, rmt_claim_seeds=5,
             n_sbar_grid=8, n_snr_grid=8,
         ),
+        optimal_learner=OptimalLearnerSizes(
+            n_in=100, n_out=50, hidden=50, n_seeds=6, epochs=10000, record_every=10,
+            n_snr_grid=8,
+        ),
+        transfer=TransferSizes(
+            n_in=100, n_out=50, hidden=50, n_seeds=4, epochs=5000, record_every=10,
+            n_q_grid=3,
+        ),
     ),
     "book": Scale(
         name="book",
@@ -126,6 +180,14 @@ SCALES: dict[str, Scale] = {
             random_all_snrs=True, epochs=10000, record_every=10,
             rmt_n_in=1000, rmt_n_out=500, rmt_seeds=2, rmt_claim_seeds=10, n_sbar_grid=16, n_snr_grid=16,
         ),
+        optimal_learner=OptimalLearnerSizes(
+            n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=10000, record_every=10,
+            n_snr_grid=16,
+        ),
+        transfer=TransferSizes(
+            n_in=100, n_out=50, hidden=50, n_seeds=6, epochs=5000, record_every=10,
+            n_q_grid=6,
+        ),
     ),
     "paper": Scale(
         name="paper",
@@ -137,6 +199,14 @@ SCALES: dict[str, Scale] = {
             n_in=100, n_out=50, hidden=50, n_seeds=10, n_seeds_random=10,
             random_all_snrs=True, epochs=10000, record_every=5,
             rmt_n_in=1000, rmt_n_out=500, rmt_seeds=10, rmt_claim_seeds=20, n_sbar_grid=24, n_snr_grid=24,
+        ),
+        optimal_learner=OptimalLearnerSizes(
+            n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=10000, record_every=10,
+            n_snr_grid=24,
+        ),
+        transfer=TransferSizes(
+            n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=5000, record_every=10,
+            n_q_grid=11,
         ),
     ),
 }  # fmt: skip
