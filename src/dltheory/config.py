@@ -23,6 +23,8 @@ __all__ = [
     "EarlyStoppingSizes",
     "OptimalLearnerSizes",
     "TransferSizes",
+    "JacobianSizes",
+    "KernelTransferSizes",
     "Scale",
     "SCALES",
     "scale",
@@ -138,6 +140,38 @@ class TransferSizes:
 
 
 @dataclass(frozen=True)
+class JacobianSizes:
+    """Sizes for chapter 5 (the Jacobian's information/nuisance split).
+
+    Attributes:
+        n_train: training images.
+        width: hidden width of the two-layer network.
+        steps: full-batch gradient steps.
+        n_seeds: seeds per condition.
+    """
+
+    n_train: int
+    width: int
+    steps: int
+    n_seeds: int
+
+
+@dataclass(frozen=True)
+class KernelTransferSizes:
+    """Sizes for chapter 6 (lazy NTK vs. adaptive-kernel transfer).
+
+    Attributes:
+        width: hidden width of the finite networks.
+        steps: gradient steps.
+        n_seeds: repeats per condition.
+    """
+
+    width: int
+    steps: int
+    n_seeds: int
+
+
+@dataclass(frozen=True)
 class Scale:
     """All sizes of one scale, one field per chapter."""
 
@@ -146,6 +180,8 @@ class Scale:
     early_stopping: EarlyStoppingSizes
     optimal_learner: OptimalLearnerSizes
     transfer: TransferSizes
+    jacobian: JacobianSizes
+    kernel_transfer: KernelTransferSizes
 
 
 SCALES: dict[str, Scale] = {
@@ -168,6 +204,8 @@ SCALES: dict[str, Scale] = {
             n_in=100, n_out=50, hidden=50, n_seeds=4, epochs=5000, record_every=10,
             n_q_grid=3,
         ),
+        jacobian=JacobianSizes(n_train=400, width=256, steps=6000, n_seeds=1),
+        kernel_transfer=KernelTransferSizes(width=256, steps=2000, n_seeds=2),
     ),
     "book": Scale(
         name="book",
@@ -188,6 +226,8 @@ SCALES: dict[str, Scale] = {
             n_in=100, n_out=50, hidden=50, n_seeds=6, epochs=5000, record_every=10,
             n_q_grid=6,
         ),
+        jacobian=JacobianSizes(n_train=400, width=256, steps=6000, n_seeds=1),
+        kernel_transfer=KernelTransferSizes(width=512, steps=4000, n_seeds=5),
     ),
     "paper": Scale(
         name="paper",
@@ -208,6 +248,8 @@ SCALES: dict[str, Scale] = {
             n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=5000, record_every=10,
             n_q_grid=11,
         ),
+        jacobian=JacobianSizes(n_train=400, width=256, steps=6000, n_seeds=3),
+        kernel_transfer=KernelTransferSizes(width=1024, steps=8000, n_seeds=20),
     ),
 }  # fmt: skip
 
