@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from dltheory.teachers import haar_stiefel, low_rank_teacher, noisy_data, snr_singular_values
+from dltheory.teachers import (
+    data_from_targets,
+    haar_stiefel,
+    low_rank_teacher,
+    noisy_data,
+    snr_singular_values,
+)
 
 
 def test_haar_stiefel_is_orthonormal(rng):
@@ -62,3 +68,14 @@ def test_invalid_noise_raises(rng):
     teacher = low_rank_teacher(20, 10, [1.0], rng=rng)
     with pytest.raises(ValueError, match="noise_std"):
         noisy_data(teacher, noise_std=-1.0, rng=rng)
+
+
+def test_data_from_targets(rng):
+    teacher = low_rank_teacher(20, 10, np.ones((2, 1)), rng=rng)
+    targets = rng.standard_normal((2, 10, 20))
+    data = data_from_targets(teacher, targets, noise_std=1.0)
+    np.testing.assert_allclose(
+        np.einsum("bia,ba,bja->bij", data.U_hat, data.s_hat, data.V_hat), targets, atol=1e-12
+    )
+    with pytest.raises(ValueError, match="sigma31"):
+        data_from_targets(teacher, targets[:, :5], noise_std=1.0)

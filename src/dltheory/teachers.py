@@ -30,6 +30,7 @@ __all__ = [
     "snr_singular_values",
     "low_rank_teacher",
     "noisy_data",
+    "data_from_targets",
 ]
 
 
@@ -190,11 +191,33 @@ def noisy_data(teacher: Teacher, *, noise_std: float = 1.0, rng: np.random.Gener
     B, n_out, n_in = teacher.batch, teacher.n_out, teacher.n_in
     children = rng.spawn(B)
     Z = np.stack([c.standard_normal((n_out, n_in)) for c in children]) * (sigma / np.sqrt(n_in))
-    sigma31 = teacher.W + Z
+    return data_from_targets(teacher, teacher.W + Z, noise_std=sigma)
+
+
+def data_from_targets(teacher: Teacher, sigma31, *, noise_std: float) -> NoisyData:
+    """Training data with given targets for the one-hot inputs (Sigma^31 = Y), and its SVD.
+
+    Use it for targets that are not teacher-plus-noise, e.g. randomised ones; the teacher is kept
+    as the reference for the test error.
+
+    Args:
+        teacher: the batch of B teachers the test error refers to.
+        sigma31: targets, ``(B, N3, N1)`` (row mu of Y^T is the target of input mu).
+        noise_std: sigma_z recorded with the data.
+
+    Returns:
+        :class:`NoisyData` with the SVD of ``sigma31`` (singular values descending).
+    """
+    sigma31 = as_float_array("sigma31", sigma31, ndim=3)
+    if sigma31.shape != (teacher.batch, teacher.n_out, teacher.n_in):
+        raise ValueError(
+            f"sigma31 must have shape {(teacher.batch, teacher.n_out, teacher.n_in)}, "
+            f"got {sigma31.shape}"
+        )
     U_hat, s_hat, Vt_hat = np.linalg.svd(sigma31, full_matrices=False)
     return NoisyData(
         teacher=teacher,
-        noise_std=sigma,
+        noise_std=float(noise_std),
         sigma31=sigma31,
         U_hat=U_hat,
         s_hat=s_hat,
