@@ -137,6 +137,12 @@ class Record:
             tol = {"abs": float(abs)}
         return self._add(Claim(id, source, statement, p, m, tol, bool(ok)))
 
+    def _check_bound(self, id, side, measured, bound, predicted, source, statement) -> Claim:
+        m, b = float(measured), float(bound)
+        ok = math.isfinite(m) and (m < b if side == "below" else m > b)
+        p = None if predicted is None else float(predicted)
+        return self._add(Claim(id, source, statement, p, m, {side: b}, bool(ok)))
+
     def check_below(
         self,
         id: str,
@@ -148,10 +154,7 @@ class Record:
         statement: str = "",
     ) -> Claim:
         """Claim that ``measured`` is finite and strictly below ``bound``."""
-        m = float(measured)
-        ok = math.isfinite(m) and m < float(bound)
-        p = None if predicted is None else float(predicted)
-        return self._add(Claim(id, source, statement, p, m, {"below": float(bound)}, bool(ok)))
+        return self._check_bound(id, "below", measured, bound, predicted, source, statement)
 
     def check_above(
         self,
@@ -164,10 +167,7 @@ class Record:
         statement: str = "",
     ) -> Claim:
         """Claim that ``measured`` is finite and strictly above ``bound``."""
-        m = float(measured)
-        ok = math.isfinite(m) and m > float(bound)
-        p = None if predicted is None else float(predicted)
-        return self._add(Claim(id, source, statement, p, m, {"above": float(bound)}, bool(ok)))
+        return self._check_bound(id, "above", measured, bound, predicted, source, statement)
 
     def check_equal(
         self, id: str, *, predicted: Any, measured: Any, source: str = "", statement: str = ""
