@@ -117,3 +117,21 @@ def test_invalid_arguments_raise(kwargs, match):
 def test_wrong_data_type_raises():
     with pytest.raises(ValueError, match="data"):
         simulate_gd(np.zeros((2, 3, 4)), hidden=3, eps=1e-3, lr=1e-3, epochs=1)
+
+
+def test_general_inputs_with_identity_equal_one_hot(rng):
+    from dataclasses import replace
+
+    data = make_data()
+    n = data.n_in
+    general = replace(
+        data, sigma11=np.broadcast_to(np.eye(n), (data.batch, n, n)).copy(),
+        targets_sq=np.sum(data.sigma31**2, axis=(1, 2)),
+    )  # fmt: skip
+    kw = dict(hidden=12, eps=1e-3, lr=2e-3, epochs=300, init="random")
+    a = simulate_gd(data, rng=np.random.default_rng(1), **kw)
+    b = simulate_gd(general, rng=np.random.default_rng(1), **kw)
+    np.testing.assert_allclose(b.test_error, a.test_error, rtol=1e-10)
+    np.testing.assert_allclose(b.train_error, a.train_error, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="one-hot"):
+        simulate_gd(general, hidden=12, eps=1e-3, lr=1e-3, epochs=10, method="modes")

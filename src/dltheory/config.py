@@ -79,6 +79,11 @@ class EarlyStoppingSizes:
         rmt_claim_seeds: draws at s_bar = 2 for the outlier and overlap claims.
         n_sbar_grid: teacher strengths in the outlier/overlap sweep.
         n_snr_grid: SNRs in the minimal-error and stopping-time sweep (mode space).
+        examples_n: N1 = N2 = N3 of the P != N1 experiment (the spec's 100).
+        examples_grid: numbers of examples P in that experiment.
+        examples_snrs: SNRs in that experiment.
+        examples_seeds: seeds per (P, SNR).
+        examples_epochs: epochs of that experiment (full matrices, Sigma^11 != I).
     """
 
     n_in: int
@@ -95,6 +100,11 @@ class EarlyStoppingSizes:
     rmt_claim_seeds: int
     n_sbar_grid: int
     n_snr_grid: int
+    examples_n: int
+    examples_grid: tuple[int, ...]
+    examples_snrs: tuple[float, ...]
+    examples_seeds: int
+    examples_epochs: int
 
 
 @dataclass(frozen=True)
@@ -102,11 +112,16 @@ class OptimalLearnerSizes:
     """Sizes for chapter 3 (the optimal non-gradient learner).
 
     Attributes:
-        n_in, n_out, hidden: N1 = P, N3, N2 of the canonical configuration.
-        n_seeds: data sets per condition.
+        n_in, n_out, hidden: N1 = P, N3, N2 of the canonical configuration (at every scale).
+        n_seeds: data sets per SNR in the minimal-error-against-SNR sweep.
         epochs: gradient-descent epochs.
         record_every: epochs between recorded snapshots.
         n_snr_grid: SNRs in the minimal-error-against-SNR sweep.
+        n_seeds_claims: data sets per claimed condition. The learners are cheap (one SVD each, GD in
+            mode space), and near the threshold one draw's plug-in error has a heavy tail, so the
+            claims average over more draws than the sweep.
+        finite_size_n_in: input sizes N1 (N3 = N1 / 2) of the finite-size study of the plug-in.
+        finite_size_seeds: data sets per size in that study.
     """
 
     n_in: int
@@ -116,18 +131,29 @@ class OptimalLearnerSizes:
     epochs: int
     record_every: int
     n_snr_grid: int
+    n_seeds_claims: int
+    finite_size_n_in: tuple[int, ...]
+    finite_size_seeds: int
 
 
 @dataclass(frozen=True)
 class TransferSizes:
     """Sizes for chapter 4 (transfer between aligned tasks).
 
+    The network sizes are the canonical ones at every scale (N1 = P = 100, N3 = 50 per task,
+    N2 = 50); scales differ in seeds and grids.
+
     Attributes:
         n_in, n_out, hidden: N1 = P, N3 per task, N2 for both students.
-        n_seeds: seeds per condition.
+        n_seeds: seeds per condition (each seed is one teacher pair, one noise draw shared by the
+            alone and joint students, and the rotated copies of both).
         epochs: gradient-descent epochs (at least 5000).
         record_every: epochs between recorded snapshots.
-        n_q_grid: input alignments q in the sweeps.
+        n_q_grid: input alignments q in the simulated sweeps, evenly spaced on [0, 1]; odd, so that
+            q = 0.5 is on the grid.
+        n_q_fine: input alignments of the theory curves.
+        finite_size_n_in: input sizes N1 of the finite-size check (N3 = N2 = N1/2; the first is N1).
+        finite_size_seeds: seeds per condition in the finite-size check.
     """
 
     n_in: int
@@ -137,38 +163,81 @@ class TransferSizes:
     epochs: int
     record_every: int
     n_q_grid: int
+    n_q_fine: int
+    finite_size_n_in: tuple[int, ...]
+    finite_size_seeds: int
 
 
 @dataclass(frozen=True)
 class JacobianSizes:
     """Sizes for chapter 5 (the Jacobian's information/nuisance split).
 
+    The claims are stated for the spec's reference setup (40 digits per class, n = 400, width 256,
+    eta = 1/lambda_1^2, 6000 full-batch steps), and every scale keeps it for the two-layer network;
+    scales differ in the deeper network, the optional runs and the full-data spectrum.
+
     Attributes:
-        n_train: training images.
-        width: hidden width of the two-layer network.
-        steps: full-batch gradient steps.
-        n_seeds: seeds per condition.
+        per_class: training images per class (n = 10 * per_class).
+        width: hidden width k of the two-layer network.
+        steps: full-batch gradient steps of the two-layer runs.
+        record_every: steps between recorded snapshots after the first ``dense_steps``.
+        dense_steps: every step is recorded up to here (the per-direction comparison).
+        rank: r, the dimension of the information space, and the k of the matrix-free spectra.
+        heldout_per_class: held-out images per class for the alignment of F5 (from the test split).
+        deep_width: hidden width of both layers of the deeper (three-layer) network.
+        deep_steps: full-batch gradient steps of the deeper network.
+        train_centred: also train on mean-centred pixels (only for the spectrum after training).
+        full_spectrum: time the matrix-free top-``rank`` spectrum on all 1,797 images (issue's scale
+            check; the dense Gram route is sized, not run, when it cannot fit).
     """
 
-    n_train: int
+    per_class: int
     width: int
     steps: int
-    n_seeds: int
+    record_every: int
+    dense_steps: int
+    rank: int
+    heldout_per_class: int
+    deep_width: int
+    deep_steps: int
+    train_centred: bool
+    full_spectrum: bool
 
 
 @dataclass(frozen=True)
 class KernelTransferSizes:
     """Sizes for chapter 6 (lazy NTK vs. adaptive-kernel transfer).
 
+    The claims' physical setup (D = 40, gamma = 1, lam = 0.5, P_s = 200, P_t = 10, the (P, N) pairs of
+    the fixed-point checks) is the same at every scale; scales differ in repeats, grids and widths.
+
     Attributes:
-        width: hidden width of the finite networks.
-        steps: gradient steps.
-        n_seeds: repeats per condition.
+        width: hidden width N of the linear networks in the sweeps and transfer runs.
+        steps: gradient steps to a weight-decay fixed point (time step 0.01, so time = steps / 100).
+        n_seeds: source networks (teacher, data set, initialisation) per condition.
+        n_targets: target data sets per source network and condition (readout, lazy baselines).
+        n_finetune: target data sets per source network for training all weights (protocol ii).
+        n_alpha: alignments in the transfer sweeps (the claims' alignments are always added).
+        n_gamma: richness values simulated in the gamma sweep.
+        n_p_grid: sample sizes in the lazy-vs-adaptive sweep.
+        digits_width: hidden width of the ReLU networks on the digits.
+        digits_source: source training set size on the digits.
+        digits_steps: gradient steps on the digits (pretraining and training from scratch).
+        digits_seeds: target draws per task and target size on the digits.
     """
 
     width: int
     steps: int
     n_seeds: int
+    n_targets: int
+    n_finetune: int
+    n_alpha: int
+    n_gamma: int
+    n_p_grid: int
+    digits_width: int
+    digits_source: int
+    digits_steps: int
+    digits_seeds: int
 
 
 @dataclass(frozen=True)
@@ -194,18 +263,27 @@ SCALES: dict[str, Scale] = {
         early_stopping=EarlyStoppingSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=6, n_seeds_random=3, random_all_snrs=False,
             epochs=10000, record_every=10, rmt_n_in=1000, rmt_n_out=500, rmt_seeds=1, rmt_claim_seeds=5,
-            n_sbar_grid=8, n_snr_grid=8,
+            n_sbar_grid=8, n_snr_grid=8, examples_n=100,
+            examples_grid=(40, 100, 200), examples_snrs=(3.0,), examples_seeds=2,
+            examples_epochs=6000,
         ),
         optimal_learner=OptimalLearnerSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=6, epochs=10000, record_every=10,
-            n_snr_grid=8,
+            n_snr_grid=8, n_seeds_claims=50, finite_size_n_in=(100, 200, 400), finite_size_seeds=6,
         ),
         transfer=TransferSizes(
-            n_in=100, n_out=50, hidden=50, n_seeds=4, epochs=5000, record_every=10,
-            n_q_grid=3,
+            n_in=100, n_out=50, hidden=50, n_seeds=12, epochs=5000, record_every=10,
+            n_q_grid=3, n_q_fine=11, finite_size_n_in=(100, 200), finite_size_seeds=4,
         ),
-        jacobian=JacobianSizes(n_train=400, width=256, steps=6000, n_seeds=1),
-        kernel_transfer=KernelTransferSizes(width=256, steps=2000, n_seeds=2),
+        jacobian=JacobianSizes(
+            per_class=40, width=256, steps=6000, record_every=25, dense_steps=300, rank=100,
+            heldout_per_class=40, deep_width=256, deep_steps=2000, train_centred=False,
+            full_spectrum=False,
+        ),
+        kernel_transfer=KernelTransferSizes(
+            width=64, steps=4000, n_seeds=4, n_targets=40, n_finetune=2, n_alpha=5, n_gamma=4,
+            n_p_grid=6, digits_width=128, digits_source=300, digits_steps=2000, digits_seeds=4,
+        ),
     ),
     "book": Scale(
         name="book",
@@ -217,17 +295,27 @@ SCALES: dict[str, Scale] = {
             n_in=100, n_out=50, hidden=50, n_seeds=10, n_seeds_random=4,
             random_all_snrs=True, epochs=10000, record_every=10,
             rmt_n_in=1000, rmt_n_out=500, rmt_seeds=2, rmt_claim_seeds=10, n_sbar_grid=16, n_snr_grid=16,
+            examples_n=100, examples_grid=(20, 60, 100, 150, 200), examples_snrs=(2.0, 4.0),
+            examples_seeds=2, examples_epochs=6000,
         ),
         optimal_learner=OptimalLearnerSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=10000, record_every=10,
-            n_snr_grid=16,
+            n_snr_grid=16, n_seeds_claims=100, finite_size_n_in=(100, 200, 400, 1000),
+            finite_size_seeds=10,
         ),
         transfer=TransferSizes(
-            n_in=100, n_out=50, hidden=50, n_seeds=6, epochs=5000, record_every=10,
-            n_q_grid=6,
+            n_in=100, n_out=50, hidden=50, n_seeds=20, epochs=5000, record_every=10,
+            n_q_grid=11, n_q_fine=21, finite_size_n_in=(100, 200, 400), finite_size_seeds=8,
         ),
-        jacobian=JacobianSizes(n_train=400, width=256, steps=6000, n_seeds=1),
-        kernel_transfer=KernelTransferSizes(width=512, steps=4000, n_seeds=5),
+        jacobian=JacobianSizes(
+            per_class=40, width=256, steps=6000, record_every=20, dense_steps=300, rank=100,
+            heldout_per_class=40, deep_width=256, deep_steps=6000, train_centred=True,
+            full_spectrum=False,
+        ),
+        kernel_transfer=KernelTransferSizes(
+            width=128, steps=4000, n_seeds=8, n_targets=50, n_finetune=8, n_alpha=9, n_gamma=6,
+            n_p_grid=9, digits_width=256, digits_source=500, digits_steps=3000, digits_seeds=8,
+        ),
     ),
     "paper": Scale(
         name="paper",
@@ -239,17 +327,27 @@ SCALES: dict[str, Scale] = {
             n_in=100, n_out=50, hidden=50, n_seeds=10, n_seeds_random=10,
             random_all_snrs=True, epochs=10000, record_every=5,
             rmt_n_in=1000, rmt_n_out=500, rmt_seeds=10, rmt_claim_seeds=20, n_sbar_grid=24, n_snr_grid=24,
+            examples_n=100, examples_grid=(20, 40, 60, 80, 100, 120, 140, 160, 180, 200),
+            examples_snrs=(2.0, 3.0, 4.0), examples_seeds=4, examples_epochs=8000,
         ),
         optimal_learner=OptimalLearnerSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=10000, record_every=10,
-            n_snr_grid=24,
+            n_snr_grid=24, n_seeds_claims=200, finite_size_n_in=(100, 200, 400, 1000, 2000),
+            finite_size_seeds=20,
         ),
         transfer=TransferSizes(
-            n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=5000, record_every=10,
-            n_q_grid=11,
+            n_in=100, n_out=50, hidden=50, n_seeds=20, epochs=5000, record_every=10,
+            n_q_grid=21, n_q_fine=41, finite_size_n_in=(100, 200, 400, 800), finite_size_seeds=16,
         ),
-        jacobian=JacobianSizes(n_train=400, width=256, steps=6000, n_seeds=3),
-        kernel_transfer=KernelTransferSizes(width=1024, steps=8000, n_seeds=20),
+        jacobian=JacobianSizes(
+            per_class=40, width=256, steps=6000, record_every=10, dense_steps=300, rank=100,
+            heldout_per_class=40, deep_width=256, deep_steps=6000, train_centred=True,
+            full_spectrum=True,
+        ),
+        kernel_transfer=KernelTransferSizes(
+            width=256, steps=6000, n_seeds=20, n_targets=100, n_finetune=20, n_alpha=11, n_gamma=10,
+            n_p_grid=12, digits_width=512, digits_source=1000, digits_steps=6000, digits_seeds=20,
+        ),
     ),
 }  # fmt: skip
 

@@ -2,8 +2,9 @@
 
 Implements the training of Lampinen & Ganguli 2019 (arXiv:1809.10374, Sec. 1 of the spec): a student
 y = W^{N_W} ... W^{1} x with ``hidden_layers`` hidden layers of width N2 (N_W = hidden_layers + 1 weight
-matrices) minimises (1/2) sum_mu ||y_mu - W x_mu||^2 on one-hot inputs (Sigma^11 = I), with
-simultaneous updates W^l += lr * (W^{>l})^T (Sigma^31 - W) (W^{<l})^T. Time is in epochs, tau = 1/lr.
+matrices) minimises (1/2) sum_mu ||y_mu - W x_mu||^2 by simultaneous full-batch updates
+W^l += lr * (W^{>l})^T (Sigma^31 - W Sigma^11) (W^{<l})^T. Inputs are one-hot (Sigma^11 = I) unless the
+data carry ``sigma11`` (:func:`dltheory.teachers.noisy_data_examples`). Time is in epochs, tau = 1/lr.
 
 Two routes compute the same thing:
 
@@ -50,7 +51,8 @@ class GDRecord:
     Attributes:
         epochs: recorded epochs, ``(T,)``, starting at 0 and ending at the last epoch.
         mode_strength: u_hat_a^T W(t) v_hat_a for every data mode a of Sigma^31, ``(T, B, M)``.
-        train_error: ||W - Sigma^31||_F^2 / ||Sigma^31||_F^2, ``(T, B)``.
+        train_error: ||W X - Y||_F^2 / ||Y||_F^2, ``(T, B)`` (for one-hot inputs
+            ||W - Sigma^31||_F^2 / ||Sigma^31||_F^2).
         test_error: ||W - W_bar||_F^2 / ||W_bar||_F^2 (fresh white inputs, clean targets), ``(T, B)``.
         final_map: the product W at the last epoch, ``(B, N3, N1)``.
         lr: learning rate; tau = 1/lr epochs.
@@ -108,11 +110,15 @@ def _product(Ws: list[np.ndarray]) -> np.ndarray:
     return W
 
 
-def _full_step(Ws: list[np.ndarray], sigma31: np.ndarray, lr: float, buf: dict) -> None:
-    """One simultaneous GD step on the full matrices, in place."""
+def _full_step(
+    Ws: list[np.ndarray], sigma31: np.ndarray, sigma11: np.ndarray | None, lr: float, buf: dict
+) -> None:
+    """One simultaneous GD step on the full matrices, in place (Sigma^11 = I when ``None``)."""
     if len(Ws) == 2:  # the common case, with preallocated buffers
         W0, W1 = Ws
         np.matmul(W1, W0, out=buf["W"])
+        if sigma11 is not None:
+            buf["W"] = buf["W"] @ sigma11
         np.subtract(sigma31, buf["W"], out=buf["L"])
         np.matmul(np.swapaxes(W1, 1, 2), buf["L"], out=buf["g0"])
         np.matmul(buf["L"], np.swapaxes(W0, 1, 2), out=buf["g1"])
@@ -124,7 +130,8 @@ def _full_step(Ws: list[np.ndarray], sigma31: np.ndarray, lr: float, buf: dict) 
     below = [None]  # below[l] = W^{l-1} ... W^0, None for the identity
     for W in Ws[:-1]:
         below.append(W if below[-1] is None else W @ below[-1])
-    L = sigma31 - Ws[-1] @ below[-1]
+    W = Ws[-1] @ below[-1]
+    L = sigma31 - (W if sigma11 is None else W @ sigma11)
     grads = []
     above = None  # W^{N_W-1} ... W^{l+1}
     for layer in range(len(Ws) - 1, -1, -1):
@@ -147,6 +154,8 @@ def _check_args(data, hidden, hidden_layers, init, eps, lr, epochs, record_every
     check_choice("method", method, ("full", "modes"))
     if method == "modes" and init != "aligned":
         raise ValueError("method='modes' needs init='aligned' (random init couples the modes)")
+    if method == "modes" and data.sigma11 is not None:
+        raise ValueError("method='modes' needs one-hot inputs (Sigma^11 = I); use method='full'")
     eps = check_positive("eps", eps)
     lr = check_positive("lr", lr)
     epochs = check_int("epochs", epochs)
@@ -194,7 +203,8 @@ def simulate_gd(
     n_weights = hidden_layers + 1
     rec_epochs = np.unique(np.r_[np.arange(0, epochs, record_every), epochs])
     W_bar = data.teacher.W
-    norm_train = np.sum(data.sigma31**2, axis=(1, 2))
+    general_inputs = data.sigma11 is not None
+    norm_train = data.targets_sq if general_inputs else np.sum(data.sigma31**2, axis=(1, 2))
     norm_test = np.sum(W_bar**2, axis=(1, 2))
     T, B, M = rec_epochs.size, data.batch, data.s_hat.shape[1]
     strength = np.empty((T, B, M))
@@ -249,11 +259,16 @@ def simulate_gd(
         def observe(i):
             W = _product(Ws)
             strength[i] = np.einsum("bai,bia->ba", Ut @ W, data.V_hat)
-            train[i] = np.sum((W - data.sigma31) ** 2, axis=(1, 2)) / norm_train
+            if general_inputs:  # ||W X - Y||^2 = tr(W S11 W^T) - 2 tr(W S31^T) + ||Y||^2
+                fit = np.sum((W @ data.sigma11) * W, axis=(1, 2))
+                cross = np.sum(W * data.sigma31, axis=(1, 2))
+                train[i] = (fit - 2 * cross + norm_train) / norm_train
+            else:
+                train[i] = np.sum((W - data.sigma31) ** 2, axis=(1, 2)) / norm_train
             test[i] = np.sum((W - W_bar) ** 2, axis=(1, 2)) / norm_test
 
         def step():
-            _full_step(Ws, data.sigma31, lr, buf)
+            _full_step(Ws, data.sigma31, data.sigma11, lr, buf)
 
     observe(0)
     done = 0

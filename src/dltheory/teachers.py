@@ -17,11 +17,12 @@ Layout: matrices map inputs to outputs, ``W_bar`` is ``(B, N3, N1)``; singular v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
-from dltheory._checks import as_float_array, check_int, check_positive
+from dltheory._checks import as_float_array, check_choice, check_int, check_positive
 
 __all__ = [
     "Teacher",
@@ -31,6 +32,7 @@ __all__ = [
     "low_rank_teacher",
     "noisy_data",
     "data_from_targets",
+    "noisy_data_examples",
 ]
 
 
@@ -148,6 +150,8 @@ class NoisyData:
         U_hat: its left singular vectors, ``(B, N3, M)`` with M = N3.
         s_hat: its singular values, descending, ``(B, M)``.
         V_hat: its right singular vectors, ``(B, N1, M)``.
+        sigma11: input correlation X X^T, ``(B, N1, N1)``; ``None`` for one-hot inputs (the identity).
+        targets_sq: ||Y||_F^2 per run, ``(B,)``; ``None`` for one-hot inputs (it is ||Sigma^31||^2).
     """
 
     teacher: Teacher
@@ -156,6 +160,8 @@ class NoisyData:
     U_hat: np.ndarray
     s_hat: np.ndarray
     V_hat: np.ndarray
+    sigma11: np.ndarray | None = None
+    targets_sq: np.ndarray | None = None
 
     @property
     def batch(self) -> int:
@@ -194,6 +200,56 @@ def noisy_data(teacher: Teacher, *, noise_std: float = 1.0, rng: np.random.Gener
     return data_from_targets(teacher, teacher.W + Z, noise_std=sigma)
 
 
+InputKind = Literal["orthogonal", "gaussian"]
+
+
+def noisy_data_examples(
+    teacher: Teacher,
+    n_examples: int,
+    *,
+    inputs: InputKind = "orthogonal",
+    noise_std: float = 1.0,
+    rng: np.random.Generator,
+) -> NoisyData:
+    """Noisy data with P = ``n_examples`` inputs that need not be one-hot (spec Sec. 2.6).
+
+    Inputs X are ``(N1, P)`` (one column per example): ``"orthogonal"`` gives P orthonormal columns
+    for P <= N1 and, for P > N1, N1 orthonormal rows scaled by sqrt(P/N1) (so X X^T = (P/N1) I);
+    ``"gaussian"`` gives i.i.d. N(0, 1/N1) entries. Targets Y = W_bar X + Z with noise entries of
+    variance sigma_z^2 / N1, as for one-hot data. Then Sigma^11 = X X^T and Sigma^31 = Y X^T.
+
+    Args:
+        teacher: batch of B teachers.
+        n_examples: P >= 1.
+        inputs: ``"orthogonal"`` or ``"gaussian"``.
+        noise_std: sigma_z >= 0.
+        rng: source of randomness; run b uses ``rng.spawn(B)[b]``.
+
+    Returns:
+        :class:`NoisyData` with ``sigma11`` and ``targets_sq`` set.
+    """
+    P = check_int("n_examples", n_examples)
+    check_choice("inputs", inputs, ("orthogonal", "gaussian"))
+    sigma = float(noise_std)
+    if not np.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+    n_in, n_out = teacher.n_in, teacher.n_out
+    Xs, Zs = [], []
+    for child in rng.spawn(teacher.batch):
+        if inputs == "gaussian":
+            X = child.standard_normal((n_in, P)) / np.sqrt(n_in)
+        elif P <= n_in:
+            X = haar_stiefel(n_in, P, rng=child)
+        else:
+            X = haar_stiefel(P, n_in, rng=child).T * np.sqrt(P / n_in)
+        Xs.append(X)
+        Zs.append(child.standard_normal((n_out, P)) * (sigma / np.sqrt(n_in)))
+    X, Z = np.stack(Xs), np.stack(Zs)
+    Y = teacher.W @ X + Z
+    data = data_from_targets(teacher, Y @ np.swapaxes(X, 1, 2), noise_std=sigma)
+    return replace(data, sigma11=X @ np.swapaxes(X, 1, 2), targets_sq=np.sum(Y**2, axis=(1, 2)))
+
+
 def data_from_targets(teacher: Teacher, sigma31, *, noise_std: float) -> NoisyData:
     """Training data with given targets for the one-hot inputs (Sigma^31 = Y), and its SVD.
 
@@ -223,3 +279,279 @@ def data_from_targets(teacher: Teacher, sigma31, *, noise_std: float) -> NoisyDa
         s_hat=s_hat,
         V_hat=np.swapaxes(Vt_hat, 1, 2),
     )
+
+
+# --- Pairs of aligned rank-1 tasks (transfer, chapter 4) ----------------------------------------------
+
+
+def _one_blas_thread():
+    """Context limiting BLAS/LAPACK to one thread (a no-op without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+@dataclass(frozen=True)
+class TaskPair:
+    """A batch of two rank-1 tasks on shared inputs, with separate output blocks, and their joint teacher.
+
+    Task A is s_A u_A v_A^T and task B is s_B u_B v_B^T, each ``(N3, N1)``, with input alignment
+    q = v_A . v_B. The joint teacher stacks them, [W_A; W_B] of shape ``(2 N3, N1)``: task A owns
+    output rows ``0 .. N3-1`` and task B rows ``N3 .. 2 N3-1`` (Lampinen & Ganguli 2019,
+    arXiv:1809.10374, Sec. 5; the spec's Sec. 2.8).
+
+    Attributes:
+        task_a: task A alone, a rank-1 :class:`Teacher` batch with ``U (B, N3, 1)``.
+        task_b: task B alone, a rank-1 :class:`Teacher` batch with ``U (B, N3, 1)``.
+        joint: the joint teacher as a rank-2 :class:`Teacher` (its exact SVD), ``U (B, 2 N3, 2)``,
+            ``s (B, 2)`` descending, ``V (B, N1, 2)``; the second singular value is 0 at q = 1.
+        q: input alignments, ``(B,)``.
+    """
+
+    task_a: Teacher
+    task_b: Teacher
+    joint: Teacher
+    q: np.ndarray
+
+    @property
+    def batch(self) -> int:
+        return self.task_a.batch
+
+    @property
+    def n_out(self) -> int:
+        """Outputs per task, N3."""
+        return self.task_a.n_out
+
+
+def _joint_teacher(task_a: Teacher, task_b: Teacher) -> Teacher:
+    """Exact SVD of [W_A; W_B] through its 2x2 core in the bases (u_A + 0, 0 + u_B), (v_A, v_B)."""
+    B, n_out = task_a.batch, task_a.n_out
+    left = np.zeros((B, 2 * n_out, 2))
+    left[:, :n_out, 0] = task_a.U[:, :, 0]
+    left[:, n_out:, 1] = task_b.U[:, :, 0]
+    right, r = np.linalg.qr(np.concatenate([task_a.V, task_b.V], axis=2))  # (B, N1, 2), (B, 2, 2)
+    core = np.zeros((B, 2, 2))
+    core[:, 0, :] = task_a.s[:, :1] * r[:, :, 0]
+    core[:, 1, :] = task_b.s[:, :1] * r[:, :, 1]
+    L, sigma, Rt = np.linalg.svd(core)
+    return Teacher(U=left @ L, s=sigma, V=right @ np.swapaxes(Rt, 1, 2))
+
+
+def aligned_task_pair(n_in: int, n_out: int, s_a, s_b, q, *, rng: np.random.Generator) -> TaskPair:
+    """Draw a batch of rank-1 task pairs with input alignment q.
+
+    v_A is Haar random and v_B = q v_A + sqrt(1 - q^2) v_perp with v_perp a Haar random unit vector
+    orthogonal to v_A, so v_A . v_B = q exactly; u_A and u_B are independent random unit vectors,
+    each in its own block of N3 outputs (Lampinen & Ganguli 2019, arXiv:1809.10374, Sec. 5; the
+    authors' ``rank_one_correlated_dataset``).
+
+    Args:
+        n_in: input size N1 (= P one-hot examples).
+        n_out: outputs per task N3, with 2 N3 <= N1 (the joint aspect ratio 2 N3 / N1 lies in (0, 1]).
+        s_a: singular value (SNR) of task A, > 0; scalar or ``(B,)``.
+        s_b: singular value (SNR) of task B, >= 0; scalar or ``(B,)``.
+        q: input alignment in [0, 1]; scalar or ``(B,)``.
+        rng: source of randomness; run b uses ``rng.spawn(B)[b]``.
+
+    Returns:
+        The :class:`TaskPair` batch; B is the broadcast size of ``s_a``, ``s_b`` and ``q``.
+    """
+    n_in = check_int("n_in", n_in)
+    n_out = check_int("n_out", n_out)
+    if 2 * n_out > n_in:
+        raise ValueError(
+            f"the joint aspect ratio 2 n_out / n_in must lie in (0, 1], got n_out={n_out}, "
+            f"n_in={n_in}"
+        )
+    s_a = as_float_array("s_a", s_a)
+    s_b = as_float_array("s_b", s_b, nonneg=True)
+    q = as_float_array("q", q)
+    if np.any(s_a <= 0):
+        raise ValueError("s_a must be > 0")
+    if np.any((q < 0) | (q > 1)):
+        raise ValueError("q must lie in [0, 1]")
+    try:
+        s_a, s_b, q = (np.atleast_1d(x) for x in np.broadcast_arrays(s_a, s_b, q))
+    except ValueError:
+        raise ValueError(
+            f"s_a, s_b and q must broadcast together, got shapes {s_a.shape}, {s_b.shape}, {q.shape}"
+        ) from None
+    if s_a.ndim != 1:
+        raise ValueError(f"s_a, s_b and q must be scalars or 1-d, got shape {s_a.shape}")
+    B = s_a.size
+    u_a, u_b, v_a, v_b = (np.empty((B, n, 1)) for n in (n_out, n_out, n_in, n_in))
+    for b, child in enumerate(rng.spawn(B)):
+        u_a[b] = haar_stiefel(n_out, 1, rng=child)
+        u_b[b] = haar_stiefel(n_out, 1, rng=child)
+        v = haar_stiefel(n_in, 2, rng=child)  # v_A and v_perp, orthonormal
+        v_a[b, :, 0] = v[:, 0]
+        v_b[b, :, 0] = q[b] * v[:, 0] + np.sqrt(1.0 - q[b] ** 2) * v[:, 1]
+    task_a = Teacher(U=u_a, s=s_a[:, None].copy(), V=v_a)
+    task_b = Teacher(U=u_b, s=s_b[:, None].copy(), V=v_b)
+    return TaskPair(task_a=task_a, task_b=task_b, joint=_joint_teacher(task_a, task_b), q=q.copy())
+
+
+def rotate_output_blocks(
+    pair: TaskPair, alone: NoisyData, joint: NoisyData, *, rng: np.random.Generator
+) -> tuple[TaskPair, NoisyData, NoisyData]:
+    """Turn each output block of a task pair, and of its data, by its own Haar-random rotation.
+
+    u_A -> R_A u_A and u_B -> R_B u_B with independent Haar orthogonal ``(N3, N3)`` matrices; the
+    inputs (and so q) are unchanged. The data are rotated with their teachers, Sigma^31_J ->
+    diag(R_A, R_B) Sigma^31_J (teacher *and* noise), and their SVDs are recomputed. Used to show
+    that transfer does not depend on the output modes. For the rotated teachers with a fresh noise
+    draw, pass the returned pair to :func:`task_pair_data`.
+
+    Args:
+        pair: a :class:`TaskPair` batch of B pairs.
+        alone: task A's data for ``pair`` (from :func:`task_pair_data`), ``(B, N3, N1)``.
+        joint: the joint data for ``pair``, ``(B, 2 N3, N1)``.
+        rng: source of randomness; run b uses ``rng.spawn(B)[b]``.
+
+    Returns:
+        ``(pair, alone, joint)``, all rotated.
+    """
+    if not isinstance(pair, TaskPair):
+        raise ValueError(f"pair must be a TaskPair, got {type(pair).__name__}")
+    n, B = pair.n_out, pair.batch
+    for name, d, rows in (("alone", alone, n), ("joint", joint, 2 * n)):
+        if not isinstance(d, NoisyData):
+            raise ValueError(f"{name} must be a NoisyData batch, got {type(d).__name__}")
+        if d.sigma31.shape != (B, rows, pair.task_a.n_in):
+            raise ValueError(
+                f"{name} must hold {B} data sets of shape ({rows}, {pair.task_a.n_in}), got "
+                f"{d.sigma31.shape}"
+            )
+    rot_a, rot_b = np.empty((B, n, n)), np.empty((B, n, n))
+    for b, child in enumerate(rng.spawn(B)):
+        rot_a[b] = haar_stiefel(n, n, rng=child)
+        rot_b[b] = haar_stiefel(n, n, rng=child)
+    task_a = Teacher(U=rot_a @ pair.task_a.U, s=pair.task_a.s.copy(), V=pair.task_a.V.copy())
+    task_b = Teacher(U=rot_b @ pair.task_b.U, s=pair.task_b.s.copy(), V=pair.task_b.V.copy())
+    turned = TaskPair(
+        task_a=task_a, task_b=task_b, joint=_joint_teacher(task_a, task_b), q=pair.q.copy()
+    )
+    sigma_j = np.concatenate([rot_a @ joint.sigma31[:, :n], rot_b @ joint.sigma31[:, n:]], axis=1)
+    return (
+        turned,
+        _data_from(task_a, rot_a @ alone.sigma31, alone.noise_std),
+        _data_from(turned.joint, sigma_j, joint.noise_std),
+    )
+
+
+def _data_from(teacher: Teacher, sigma31: np.ndarray, noise_std: float) -> NoisyData:
+    # Many small SVDs: one BLAS thread is several times faster than two (measured with 240 SVDs of
+    # 100 x 100 on 2 busy cores: 0.7 s against 6-26 s), so limit the thread pool while they run.
+    with _one_blas_thread():
+        return data_from_targets(teacher, sigma31, noise_std=noise_std)
+
+
+def task_pair_data(
+    pair: TaskPair, *, noise_std: float = 1.0, rng: np.random.Generator
+) -> tuple[NoisyData, NoisyData]:
+    """Noisy training data for task A alone and for the joint task, from one noise draw.
+
+    The joint data are Sigma^31_J = [W_A; W_B] + Z with Z of shape ``(2 N3, N1)`` and entries
+    N(0, sigma_z^2 / N1) (the paper's stated setup; the authors' committed script used / N3). Task
+    A's data are the top N3 rows, W_A + Z[:N3], so ``joint.sigma31[:, :N3]`` equals ``alone.sigma31``
+    exactly and the comparison of the two students is paired.
+
+    Args:
+        pair: a :class:`TaskPair` batch of B pairs.
+        noise_std: sigma_z >= 0.
+        rng: source of randomness; run b uses ``rng.spawn(B)[b]``.
+
+    Returns:
+        ``(alone, joint)``: :class:`NoisyData` for task A (``(B, N3, N1)``, teacher ``pair.task_a``)
+        and for the joint task (``(B, 2 N3, N1)``, teacher ``pair.joint``).
+    """
+    if not isinstance(pair, TaskPair):
+        raise ValueError(f"pair must be a TaskPair, got {type(pair).__name__}")
+    sigma = float(noise_std)
+    if not np.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+    n_out, n_in = pair.n_out, pair.task_a.n_in
+    Z = np.stack([c.standard_normal((2 * n_out, n_in)) for c in rng.spawn(pair.batch)])
+    Z *= sigma / np.sqrt(n_in)
+    joint = pair.joint.W + Z
+    alone = joint[:, :n_out, :].copy()
+    return _data_from(pair.task_a, alone, sigma), _data_from(pair.joint, joint, sigma)
+
+
+def empirical_block_error(
+    data: NoisyData, mode_strength: np.ndarray, *, block: Teacher, first_row: int = 0
+) -> np.ndarray:
+    """Test error on one block of outputs of a student whose map is sum_a s_a(t) u_hat_a v_hat_a^T.
+
+    With training-aligned initialisation the student's map is exactly W(t) = sum_a s_a(t) u_hat_a
+    v_hat_a^T (:func:`dltheory.linear_nets.simulate_gd` records the s_a as ``mode_strength``). Its
+    error on the output rows of ``block`` (e.g. task A's rows of a joint student) is
+
+        ||W_blk(t) - W_bar_blk||_F^2 / ||W_bar_blk||_F^2
+          = [sum_a s_a^2 ||u_hat_a^blk||^2 - 2 sum_a s_a (u_hat_a^blk)^T W_bar_blk v_hat_a
+             + ||W_bar_blk||^2] / ||W_bar_blk||^2,
+
+    which needs only the mode strengths (white test inputs, clean targets).
+
+    Args:
+        data: the student's training data, B runs with M modes.
+        mode_strength: s_a(t), ``(T, B, M)``.
+        block: the teacher of the block, ``U (B, n_blk, r)``.
+        first_row: index of the block's first output row in ``data``.
+
+    Returns:
+        Normalised block test error, ``(T, B)``.
+    """
+    if not isinstance(data, NoisyData):
+        raise ValueError(f"data must be a NoisyData batch, got {type(data).__name__}")
+    if not isinstance(block, Teacher):
+        raise ValueError(f"block must be a Teacher batch, got {type(block).__name__}")
+    first_row = check_int("first_row", first_row, minimum=0)
+    strength = as_float_array("mode_strength", mode_strength, ndim=3)
+    B, M = data.batch, data.s_hat.shape[1]
+    if strength.shape[1:] != (B, M):
+        raise ValueError(f"mode_strength must have shape (T, {B}, {M}), got {strength.shape}")
+    n_blk = block.n_out
+    if block.batch != B or block.n_in != data.n_in or first_row + n_blk > data.n_out:
+        raise ValueError(
+            f"block ({block.batch} runs, {n_blk}x{block.n_in}) does not fit rows {first_row}.. of "
+            f"the data ({B} runs, {data.n_out}x{data.n_in})"
+        )
+    u_blk = data.U_hat[:, first_row : first_row + n_blk, :]  # (B, n_blk, M)
+    W_blk = block.W
+    norm = np.sum(W_blk**2, axis=(1, 2))
+    h = np.sum(u_blk**2, axis=1)  # (B, M)
+    g = np.einsum("bia,bij,bja->ba", u_blk, W_blk, data.V_hat)  # (B, M)
+    num = np.sum(strength**2 * h, axis=2) - 2.0 * np.sum(strength * g, axis=2) + norm
+    return num / norm
+
+
+def select_runs(batch, runs):
+    """Some runs of a batch: every array of a :class:`Teacher`, :class:`NoisyData` or :class:`TaskPair`
+    (nested ones included) indexed on its first (run) axis.
+
+    Args:
+        batch: a :class:`Teacher`, :class:`NoisyData` or :class:`TaskPair` of B runs.
+        runs: indices, a boolean mask of length B, or a slice.
+
+    Returns:
+        The same type holding the selected runs (copies for index arrays, views for slices).
+    """
+    if not isinstance(batch, Teacher | NoisyData | TaskPair):
+        raise ValueError(
+            f"batch must be a Teacher, NoisyData or TaskPair, got {type(batch).__name__}"
+        )
+
+    import dataclasses
+
+    def take(x):
+        if isinstance(x, Teacher | NoisyData | TaskPair):
+            parts = {f.name: take(getattr(x, f.name)) for f in dataclasses.fields(x)}
+            return dataclasses.replace(x, **parts)
+        return x[runs] if isinstance(x, np.ndarray) else x
+
+    return take(batch)

@@ -38,7 +38,12 @@ from dltheory.theory.random_matrix import (
     overlap,
 )
 
-__all__ = ["ErrorCurves", "predicted_error_curves", "predicted_optimal_stopping"]
+__all__ = [
+    "ErrorCurves",
+    "predicted_error_curves",
+    "predicted_error_curves_examples",
+    "predicted_optimal_stopping",
+]
 
 _T_CHUNK = 512  # time points per block when integrating over the bulk (bounds memory)
 
@@ -226,3 +231,82 @@ def predicted_optimal_stopping(
         )
         t_opt[k], err[k] = res.x, res.fun
     return t_opt.reshape(st.batch_shape), err.reshape(st.batch_shape)
+
+
+def predicted_error_curves_examples(
+    t,
+    s_bar,
+    *,
+    n_in: int,
+    n_out: int,
+    n_examples: int,
+    hidden: int,
+    eps: float,
+    tau: float,
+    noise_std: float = 1.0,
+    n_nodes: int = 1000,
+) -> ErrorCurves:
+    """Predicted errors with P = ``n_examples`` orthogonal inputs, P != N1 (spec Sec. 2.6).
+
+    Our derivation (see chapter 2), for the orthogonal inputs of
+    :func:`dltheory.teachers.noisy_data_examples`, reducing to the one-hot theory:
+
+    * P <= N1: X = Q has orthonormal columns. Gradient descent never moves W outside span(Q), so
+      M = W Q learns Y = W_bar Q + Z like a one-hot problem with P inputs, teacher singular values
+      s_bar sqrt(P/N1) and noise scale sigma sqrt(P/N1) (transposed when P < N3). The teacher's part
+      outside span(Q) is never learned (the *frozen subspace*): err_test = (P/N1) err_test,reduced
+      + (1 - P/N1). The training error is the reduced one.
+    * P > N1: X X^T = c I with c = P/N1, so gradient descent is the one-hot problem with target
+      W_bar + Z X^T / c (noise scale sigma / sqrt(c)) at learning rate c * lr (tau / c). The test
+      error is the reduced one; the training error adds the unfittable noise outside the row space of
+      X, N3 (P - N1) sigma^2 / N1 in expectation.
+
+    The authors' code (spec Sec. 2.6) uses s_bar sqrt(P/N1), aspect ratio min(A, P/N1) and, for
+    P > N1, tau / sqrt(P/N1) with unit noise: the same dynamics written in rescaled variables.
+
+    Args:
+        t, s_bar, n_in, n_out, hidden, eps, tau, noise_std, n_nodes: as in
+            :func:`predicted_error_curves`.
+        n_examples: P >= 1.
+
+    Returns:
+        :class:`ErrorCurves` with shapes ``(T, ...)``.
+    """
+    P = check_int("n_examples", n_examples)
+    n_in = check_int("n_in", n_in)
+    n_out = check_int("n_out", n_out)
+    noise_std = check_positive("noise_std", noise_std)
+    sb = as_float_array("s_bar", s_bar, nonneg=True)
+    common = dict(hidden=hidden, eps=eps, n_nodes=n_nodes)
+    if P <= n_in:
+        frac = P / n_in
+        s_red = sb * np.sqrt(frac)
+        if P >= n_out:
+            red = predicted_error_curves(
+                t,
+                s_red,
+                n_in=P,
+                n_out=n_out,
+                tau=tau,
+                noise_std=noise_std * np.sqrt(frac),
+                **common,
+            )
+        else:  # transposed: P outputs, N3 inputs, noise variance sigma^2/N1 = sigma_t^2/N3
+            red = predicted_error_curves(
+                t, s_red, n_in=n_out, n_out=P, tau=tau,
+                noise_std=noise_std * np.sqrt(n_out / n_in), **common,
+            )  # fmt: skip
+        return ErrorCurves(t=red.t, train=red.train, test=frac * red.test + (1.0 - frac))
+    c = P / n_in
+    sigma_red = noise_std / np.sqrt(c)
+    red = predicted_error_curves(
+        t, sb, n_in=n_in, n_out=n_out, tau=tau / c, noise_std=sigma_red, **common
+    )
+    # back to ||W X - Y||^2 / ||Y||^2: undo the reduced normalisation, add the unfittable noise
+    rank = sb.shape[-1] if sb.ndim else 1
+    s_hat_red = outlier_singular_value(sb, aspect_ratio=n_out / n_in, noise_std=sigma_red)
+    den_red = np.sum(np.atleast_1d(s_hat_red) ** 2, axis=-1) + (n_out - rank) * sigma_red**2
+    outside = n_out * (P - n_in) * noise_std**2 / n_in
+    total = c * np.sum(np.atleast_1d(sb) ** 2, axis=-1) + n_out * P * noise_std**2 / n_in
+    train = (c * red.train * den_red + outside) / total
+    return ErrorCurves(t=red.t, train=train, test=red.test)
