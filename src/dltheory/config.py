@@ -273,7 +273,7 @@ SCALES: dict[str, Scale] = {
         ),
         transfer=TransferSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=12, epochs=5000, record_every=10,
-            n_q_grid=3, n_q_fine=11, finite_size_n_in=(100, 200), finite_size_seeds=4,
+            n_q_grid=3, n_q_fine=11, finite_size_n_in=(100, 200), finite_size_seeds=12,
         ),
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=25, dense_steps=300, rank=100,
@@ -305,7 +305,7 @@ SCALES: dict[str, Scale] = {
         ),
         transfer=TransferSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=20, epochs=5000, record_every=10,
-            n_q_grid=11, n_q_fine=21, finite_size_n_in=(100, 200, 400), finite_size_seeds=8,
+            n_q_grid=9, n_q_fine=21, finite_size_n_in=(100, 200, 400), finite_size_seeds=16,
         ),
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=20, dense_steps=300, rank=100,
@@ -313,8 +313,8 @@ SCALES: dict[str, Scale] = {
             full_spectrum=False,
         ),
         kernel_transfer=KernelTransferSizes(
-            width=128, steps=4000, n_seeds=8, n_targets=50, n_finetune=8, n_alpha=9, n_gamma=6,
-            n_p_grid=9, digits_width=256, digits_source=500, digits_steps=3000, digits_seeds=8,
+            width=128, steps=4000, n_seeds=8, n_targets=50, n_finetune=3, n_alpha=9, n_gamma=5,
+            n_p_grid=9, digits_width=128, digits_source=400, digits_steps=2000, digits_seeds=6,
         ),
     ),
     "paper": Scale(
@@ -337,7 +337,7 @@ SCALES: dict[str, Scale] = {
         ),
         transfer=TransferSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=20, epochs=5000, record_every=10,
-            n_q_grid=21, n_q_fine=41, finite_size_n_in=(100, 200, 400, 800), finite_size_seeds=16,
+            n_q_grid=21, n_q_fine=41, finite_size_n_in=(100, 200, 400, 800), finite_size_seeds=32,
         ),
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=10, dense_steps=300, rank=100,
@@ -345,7 +345,7 @@ SCALES: dict[str, Scale] = {
             full_spectrum=True,
         ),
         kernel_transfer=KernelTransferSizes(
-            width=256, steps=6000, n_seeds=20, n_targets=100, n_finetune=20, n_alpha=11, n_gamma=10,
+            width=256, steps=6000, n_seeds=20, n_targets=100, n_finetune=6, n_alpha=11, n_gamma=10,
             n_p_grid=12, digits_width=512, digits_source=1000, digits_steps=6000, digits_seeds=20,
         ),
     ),

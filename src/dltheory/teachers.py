@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from dltheory._checks import as_float_array, check_choice, check_int, check_positive
 
@@ -285,13 +286,7 @@ def data_from_targets(teacher: Teacher, sigma31, *, noise_std: float) -> NoisyDa
 
 
 def _one_blas_thread():
-    """Context limiting BLAS/LAPACK to one thread (a no-op without threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        import contextlib
-
-        return contextlib.nullcontext()
+    """Context limiting BLAS/LAPACK to one thread (many small SVDs run faster that way)."""
     return threadpool_limits(limits=1, user_api="blas")
 
 
@@ -499,7 +494,8 @@ def empirical_block_error(
 
     Args:
         data: the student's training data, B runs with M modes.
-        mode_strength: s_a(t), ``(T, B, M)``.
+        mode_strength: s_a(t) of the first K <= M data modes, ``(T, B, K)``; the other modes are
+            taken as 0 (a student of width N2 holds at most the first N2).
         block: the teacher of the block, ``U (B, n_blk, r)``.
         first_row: index of the block's first output row in ``data``.
 
@@ -513,19 +509,22 @@ def empirical_block_error(
     first_row = check_int("first_row", first_row, minimum=0)
     strength = as_float_array("mode_strength", mode_strength, ndim=3)
     B, M = data.batch, data.s_hat.shape[1]
-    if strength.shape[1:] != (B, M):
-        raise ValueError(f"mode_strength must have shape (T, {B}, {M}), got {strength.shape}")
+    K = strength.shape[2]
+    if strength.shape[1] != B or not 1 <= K <= M:
+        raise ValueError(
+            f"mode_strength must have shape (T, {B}, K) with 1 <= K <= {M}, got {strength.shape}"
+        )
     n_blk = block.n_out
     if block.batch != B or block.n_in != data.n_in or first_row + n_blk > data.n_out:
         raise ValueError(
             f"block ({block.batch} runs, {n_blk}x{block.n_in}) does not fit rows {first_row}.. of "
             f"the data ({B} runs, {data.n_out}x{data.n_in})"
         )
-    u_blk = data.U_hat[:, first_row : first_row + n_blk, :]  # (B, n_blk, M)
+    u_blk = data.U_hat[:, first_row : first_row + n_blk, :K]  # (B, n_blk, K)
     W_blk = block.W
     norm = np.sum(W_blk**2, axis=(1, 2))
-    h = np.sum(u_blk**2, axis=1)  # (B, M)
-    g = np.einsum("bia,bij,bja->ba", u_blk, W_blk, data.V_hat)  # (B, M)
+    h = np.sum(u_blk**2, axis=1)  # (B, K)
+    g = np.einsum("bia,bij,bja->ba", u_blk, W_blk, data.V_hat[:, :, :K])  # (B, K)
     num = np.sum(strength**2 * h, axis=2) - 2.0 * np.sum(strength * g, axis=2) + norm
     return num / norm
 

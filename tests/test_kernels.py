@@ -1,0 +1,197 @@
+import numpy as np
+import pytest
+import torch
+from conftest import EXACT
+
+from dltheory.kernels import (
+    TwoLayerParams,
+    aligned_teachers,
+    binary_labels,
+    elastic_penalty,
+    empirical_ntk,
+    feature_kernels,
+    forward,
+    gaussian_task,
+    init_params,
+    linear_map,
+    readout_predictions,
+    train,
+    velocity,
+)
+from dltheory.theory.kernels import predicted_adaptive_kernel, predicted_fixed_point
+
+D = 12
+
+
+def _task(rng, P):
+    beta, _ = aligned_teachers(D, 0.0, rng=rng)
+    X, y = gaussian_task(beta, P, rng=rng)
+    return torch.as_tensor(X), torch.as_tensor(y)
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu"])
+def test_velocity_is_the_scaled_gradient_flow(rng, activation):
+    # spec Sec. 1: theta' = -N gamma^2 dL/dtheta - lam theta - delta (theta - theta_s)
+    X, y = _task(rng, 9)
+    p = init_params(D, 7, rng=rng)
+    anchor = init_params(D, 7, rng=rng)
+    gamma, lam, delta = 0.7, 0.3, 0.2
+    w = p.w.clone().requires_grad_(True)
+    z = p.z.clone().requires_grad_(True)
+    loss = (
+        0.5
+        * ((y - forward(TwoLayerParams(w, z), X, gamma=gamma, activation=activation)) ** 2).sum()
+    )
+    gw, gz = torch.autograd.grad(loss, (w, z))
+    dw, dz, _ = velocity(
+        p, X, y, gamma=gamma, lam=lam, activation=activation, anchor=anchor, elastic=delta
+    )
+    N = p.width
+    np.testing.assert_allclose(
+        dw, -N * gamma**2 * gw - lam * p.w - delta * (p.w - anchor.w), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        dz, -N * gamma**2 * gz - lam * p.z - delta * (p.z - anchor.z), atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu"])
+def test_empirical_ntk_equals_dense_jacobian_and_feature_kernels(rng, activation):
+    X, _ = _task(rng, 6)
+    p = init_params(D, 5, rng=rng)
+    gamma = 0.8
+    K = empirical_ntk(p, X, X, gamma=gamma, activation=activation)
+    # dense Jacobian with torch.autograd.functional
+    theta = torch.cat([p.w.reshape(-1), p.z])
+
+    def f(th):
+        return forward(
+            TwoLayerParams(th[: p.w.numel()].reshape(p.w.shape), th[p.w.numel() :]),
+            X,
+            gamma=gamma,
+            activation=activation,
+        )
+
+    J = torch.autograd.functional.jacobian(f, theta)
+    np.testing.assert_allclose(K, p.width * gamma**2 * J @ J.T, atol=1e-12)
+    _, _, K2 = feature_kernels(p, X, X, activation=activation)
+    np.testing.assert_allclose(K, K2, atol=1e-12)
+
+
+def test_gd_reaches_the_fixed_point_and_its_kernel(rng):
+    X, y = _task(rng, 20)
+    run = train(init_params(D, 16, rng=rng), X, y, gamma=1.0, lam=0.5, lr=0.02, steps=2500)
+    fp = predicted_fixed_point(X.numpy(), y.numpy(), gamma=1.0, lam=0.5)
+    beta = linear_map(run.params, gamma=1.0).numpy()
+    assert np.linalg.norm(beta - fp.beta) / fp.norm < 1e-8
+    Xf = rng.standard_normal((5, D))
+    K = empirical_ntk(run.params, Xf, Xf, gamma=1.0).numpy()
+    np.testing.assert_allclose(K, predicted_adaptive_kernel(Xf, Xf, fp.beta, gamma=1.0), rtol=1e-7)
+
+
+def test_below_threshold_the_net_forgets_everything(rng):
+    X, y = _task(rng, 20)
+    lam = 2 * np.linalg.norm(X.numpy().T @ y.numpy()) / np.sqrt(D)
+    run = train(init_params(D, 16, rng=rng), X, y, gamma=1.0, lam=lam, lr=0.01, steps=1000)
+    assert np.linalg.norm(linear_map(run.params, gamma=1.0).numpy()) < 1e-6
+
+
+def test_small_gamma_is_lazy(rng):
+    # from a zero initial function (paired neurons z, -z) and without weight decay, the kernel of
+    # the linear network moves less and less as gamma -> 0 (the lazy NTK limit); the pairing cancels
+    # the first-order change, so it moves like gamma^2
+    X, y = _task(rng, 10)
+    half = init_params(D, 100, rng=rng)
+    p = TwoLayerParams(torch.cat([half.w, half.w]), torch.cat([half.z, -half.z]))
+    K0 = empirical_ntk(p, X, X, gamma=1.0)  # the NTK formula has no gamma
+    moves = []
+    for gamma in (0.01, 0.02):
+        assert float(forward(p, X, gamma=gamma).abs().max()) < 1e-12
+        run = train(p, X, y, gamma=gamma, lam=0.0, lr=0.02, steps=200)
+        assert run.loss[-1] < 0.1 * run.loss[0]  # it did learn the task
+        K = empirical_ntk(run.params, X, X, gamma=gamma)
+        moves.append(float(torch.linalg.norm(K - K0) / torch.linalg.norm(K0)))
+    assert moves[0] < 1e-3
+    assert moves[1] / moves[0] == pytest.approx(4.0, rel=0.1)
+
+
+def test_batched_training_equals_one_by_one(rng):
+    X, y = _task(rng, 8)
+    Xb, yb = torch.stack([X, 2 * X]), torch.stack([y, -y])
+    p = init_params(D, 6, batch=(2,), rng=rng)
+    kw = dict(gamma=1.0, lam=0.3, lr=0.01, steps=50, activation="relu")
+    both = train(p, Xb, yb, **kw).params
+    for i in range(2):
+        one = train(p[i], Xb[i], yb[i], **kw).params
+        np.testing.assert_allclose(both.w[i], one.w, atol=EXACT)
+
+
+def test_elastic_penalty_pins_the_anchor(rng):
+    X, y = _task(rng, 8)
+    p = init_params(D, 6, rng=rng)
+    assert float(elastic_penalty(p, p)) == 0.0
+    run = train(p, X, y, gamma=1.0, lam=0.5, lr=0.005, steps=400, elastic=100.0)
+    free = train(p, X, y, gamma=1.0, lam=0.5, lr=0.005, steps=400)
+    assert elastic_penalty(run.params, p) < 0.01 * elastic_penalty(free.params, p)
+
+
+def test_readout_on_rank_one_features_is_one_coefficient_least_squares(rng):
+    beta_s, beta_t = aligned_teachers(D, 0.6, rng=rng)
+    u = torch.as_tensor(beta_s / np.linalg.norm(beta_s))
+    z = torch.as_tensor(rng.standard_normal(5))
+    p = TwoLayerParams(z[:, None] * u[None, :] + 1e-12 * torch.randn(5, D, dtype=torch.float64), z)
+    X, y = gaussian_task(beta_t, 10, rng=rng)
+    E = np.sqrt(D) * np.eye(D)
+    beta = readout_predictions(p, X, y, E).numpy()
+    s = X @ u.numpy()
+    c = (s @ y) / (s @ s)
+    np.testing.assert_allclose(beta, np.sqrt(D) * c * u.numpy(), atol=1e-8)
+
+
+def test_teachers_and_labels(rng):
+    bs, bt = aligned_teachers(D, np.array([0.0, 0.5, 1.0]), rng=rng)
+    np.testing.assert_allclose(np.sum(bs * bt, -1) / D, [0.0, 0.5, 1.0], atol=1e-12)
+    np.testing.assert_allclose(np.sum(bt**2, -1), D)
+    _, bt2 = aligned_teachers(D, 0.3, rng=rng, source=bs[0])
+    assert np.dot(bs[0], bt2) / D == pytest.approx(0.3)
+    np.testing.assert_array_equal(binary_labels([0, 5, 9], (0, 9)), [1.0, -1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda p, X, y: forward(p, X, gamma=0.0),
+        lambda p, X, y: forward(p, X, gamma=1.0, activation="tanh"),
+        lambda p, X, y: forward(p, X[:, :3], gamma=1.0),
+        lambda p, X, y: train(p, X, y, gamma=1.0, lam=-0.1, lr=0.1, steps=1),
+        lambda p, X, y: train(p, X, y, gamma=1.0, lam=0.1, lr=0.1, steps=0),
+        lambda p, X, y: train(p, X, y[:-1], gamma=1.0, lam=0.1, lr=0.1, steps=1),
+        lambda p, X, y: train(p, X, y, gamma=1.0, lam=0.1, lr=0.1, steps=1, elastic=-1.0),
+        lambda p, X, y: readout_predictions(p, X, y, X, rcond=0.0),
+        lambda p, X, y: init_params(D, 0, rng=np.random.default_rng(0)),
+        lambda p, X, y: aligned_teachers(D, 1.5, rng=np.random.default_rng(0)),
+        lambda p, X, y: binary_labels([1, 2], ()),
+        lambda p, X, y: empirical_ntk(
+            init_params(D, 3, batch=(2,), rng=np.random.default_rng(0)), X, X, gamma=1.0
+        ),
+    ],
+)
+def test_invalid_inputs_raise(rng, call):
+    X, y = _task(rng, 5)
+    p = init_params(D, 4, rng=rng)
+    with pytest.raises(ValueError):
+        call(p, X, y)
+
+
+def test_fused_linear_steps_equal_plain_euler_steps(rng):
+    X, y = _task(rng, 8)
+    p = init_params(D, 6, batch=(2,), rng=rng)
+    anchor = init_params(D, 6, batch=(2,), rng=rng)
+    kw = dict(gamma=0.9, lam=0.3, activation="linear", anchor=anchor, elastic=0.2)
+    w, z = p.w.clone(), p.z.clone()
+    for _ in range(5):
+        dw, dz, _ = velocity(TwoLayerParams(w, z), X, y, **kw)
+        w, z = w + 0.01 * dw, z + 0.01 * dz
+    run = train(p, X, y, lr=0.01, steps=5, **kw)
+    np.testing.assert_allclose(run.params.w, w, atol=EXACT)
+    np.testing.assert_allclose(run.params.z, z, atol=EXACT)
