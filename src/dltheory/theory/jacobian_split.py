@@ -1,0 +1,202 @@
+"""Closed forms of the Jacobian information/nuisance split (numpy only, never torch).
+
+Oymak, Fabian, Li & Soltanolkotabi 2019, *Generalization guarantees for neural networks via harnessing
+the low-rank structure of the Jacobian*, arXiv:1906.05392. Symbols: ``J`` the ``(K n, p)`` Jacobian with
+singular values ``lambda_s`` (``lam``) and left singular vectors ``u_s`` (columns of ``U``, class-major rows
+``c * n + i``); ``eta`` (``lr``) the step size; ``alpha`` the spectrum cutoff; the information space
+``I`` is spanned by the top ``r`` singular vectors, the nuisance space ``N`` by the rest; ``Gamma``
+(``gamma``) the early-stopping knob; ``n`` samples, ``K`` classes.
+
+What is exact and what is reconstructed:
+
+* Exact: the linearised dynamics ``u_s^T r_t = (1 - eta lambda_s^2)^t u_s^T r_0``
+  (:func:`predicted_direction_decay`, :func:`predicted_split_residual`) for the linear model
+  ``f(W) = f(W_0) + J (W - W_0)``; the random-direction baseline ``r / (K n)``; the class-mean energy of
+  one-hot labels; the expected label energy under the corruption model (:func:`predicted_label_energy`,
+  our derivation, see chapter 5).
+* Reconstructed (the spec could not retrieve the paper's body): the *form* of the distance bound
+  (:func:`distance_bound`) and of the bias term ``2 ||Pi_N(y)|| / sqrt(n)`` (:func:`bias_term`) and the
+  variance term's ``alpha`` dependence (:func:`variance_shape`); the paper's constants are not known, so
+  only shapes are compared, never absolute values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dltheory._checks import as_float_array, check_int, check_positive
+
+__all__ = [
+    "predicted_direction_decay",
+    "predicted_split_residual",
+    "random_baseline",
+    "class_mean_energy",
+    "predicted_label_energy",
+    "fit_time",
+    "distance_bound",
+    "bias_term",
+    "variance_shape",
+]
+
+
+def predicted_direction_decay(t, lam, lr: float) -> np.ndarray:
+    """Linearised decay ``(1 - eta lambda_s^2)^t`` of the residual along each singular direction.
+
+    Implements ``u_s^T r_t = (1 - eta lambda_s^2)^t u_s^T r_0`` (Sec. 2 of the chapter-5 spec; exact for
+    the linearised model, where ``r_{t+1} = (I - eta J J^T) r_t``).
+
+    Args:
+        t: ``(T,)`` steps (>= 0).
+        lam: ``(S,)`` singular values ``lambda_s >= 0``.
+        lr: step size ``eta > 0``.
+
+    Returns:
+        ``(T, S)`` decay factors.
+    """
+    t = as_float_array("t", t, nonneg=True)
+    lam = as_float_array("lam", lam, nonneg=True)
+    lr = check_positive("lr", lr)
+    return (1.0 - lr * lam**2)[None, :] ** np.atleast_1d(t)[:, None]
+
+
+def predicted_split_residual(t, lam, coeffs0, lr: float, rank: int):
+    """Norms of the linearised residual in the information and nuisance spaces.
+
+    With ``c_s = u_s^T r_0`` (``coeffs0``) over a *complete* set of left singular vectors, the
+    information part is ``||Pi_I r_t||^2 = sum_{s <= r} c_s^2 (1 - eta lambda_s^2)^{2t}`` and the
+    nuisance part the sum over ``s > r``.
+
+    Args:
+        t: ``(T,)`` steps.
+        lam: ``(S,)`` singular values, descending, complete (``S = K n``; zeros allowed).
+        coeffs0: ``(S,)`` coordinates of the initial residual, ``U^T r_0``.
+        lr: step size ``eta``.
+        rank: ``r``, the dimension of the information space (``1 <= r < S``).
+
+    Returns:
+        ``(info, nuisance)``, each ``(T,)``, the norms ``||Pi_I r_t||`` and ``||Pi_N r_t||``.
+    """
+    lam = as_float_array("lam", lam, nonneg=True, ndim=1)
+    c = as_float_array("coeffs0", coeffs0, ndim=1)
+    if c.shape != lam.shape:
+        raise ValueError(f"coeffs0 {c.shape} and lam {lam.shape} must match")
+    rank = check_int("rank", rank)
+    if rank >= lam.size:
+        raise ValueError(f"rank must be < {lam.size}, got {rank}")
+    sq = (predicted_direction_decay(t, lam, lr) * c) ** 2
+    return np.sqrt(sq[:, :rank].sum(1)), np.sqrt(sq[:, rank:].sum(1))
+
+
+def random_baseline(r, dim: int) -> np.ndarray:
+    """Label energy ``r / dim`` that a uniformly random ``r``-dimensional subspace of ``R^dim`` holds."""
+    dim = check_int("dim", dim)
+    r = as_float_array("r", r, nonneg=True)
+    if np.any(r > dim):
+        raise ValueError(f"r must be <= dim = {dim}")
+    return r / dim
+
+
+def class_mean_energy(labels, num_classes: int) -> float:
+    """Fraction of ``||y||^2`` on the ``K`` class-constant directions ``e_c (x) 1_n / sqrt(n)``.
+
+    For one-hot labels this is ``sum_c (n_c / n)^2``, exactly ``1/K`` for balanced classes and any
+    corruption that keeps the classes balanced on average. The top ``K`` singular directions of the
+    Jacobian of unit-norm images are close to these directions (caveat (a) of the spec).
+
+    Args:
+        labels: ``(n,)`` integer classes.
+        num_classes: ``K``.
+    """
+    num_classes = check_int("num_classes", num_classes)
+    labels = np.asarray(labels)
+    counts = np.bincount(labels, minlength=num_classes) / labels.size
+    return float(np.sum(counts**2))
+
+
+def predicted_label_energy(U, labels, rho: float, num_classes: int) -> np.ndarray:
+    """Expected label energy ``E_rho(r) = E ||U_r^T y_rho||^2 / n`` under random corruption.
+
+    Corruption model of chapter 5: each label stays with probability ``1 - rho`` and otherwise moves to
+    a uniformly random other class. Sample ``i`` of true class ``c_i`` then has mean one-hot label
+    ``mu_i = a e_{c_i} + b 1`` with ``a = 1 - rho K/(K-1)``, ``b = rho/(K-1)`` and covariance
+    ``diag(mu_i) - mu_i mu_i^T``, so (our derivation, see chapter 5)
+
+    ``E ||U_r^T y_rho||^2 = ||U_r^T mu||^2 + sum_i [sum_c mu_ic ||U_{c i}||^2 - ||sum_c mu_ic U_{c i}||^2]``
+
+    where ``U_{c i}`` is row ``c n + i`` of ``U_r``. Samples are treated as independent; corrupting
+    *exactly* ``rho n`` of them adds ``O(1/n)`` correlations, which this neglects.
+
+    Args:
+        U: ``(K n, R)`` orthonormal left singular vectors, class-major rows, in descending order.
+        labels: ``(n,)`` true classes.
+        rho: corruption fraction in ``[0, 1]``.
+        num_classes: ``K``.
+
+    Returns:
+        ``(R,)`` with entry ``r - 1`` the expected ``E_rho(r)``; ``||y_rho||^2 = n`` always.
+    """
+    K = check_int("num_classes", num_classes, minimum=2)
+    U = as_float_array("U", U, ndim=2)
+    labels = np.asarray(labels)
+    n = labels.size
+    if U.shape[0] != K * n:
+        raise ValueError(f"U must have K n = {K * n} rows, got {U.shape[0]}")
+    rho = float(rho)
+    if not 0.0 <= rho <= 1.0:
+        raise ValueError(f"rho must be in [0, 1], got {rho}")
+    a, b = 1.0 - rho * K / (K - 1), rho / (K - 1)
+    mu = a * np.eye(K)[labels] + b  # (n, K)
+    Uc = U.reshape(K, n, -1)  # (K, n, R)
+    mean_part = np.einsum("ic,cir->r", mu, Uc) ** 2
+    diag_part = np.einsum("ic,cir->r", mu, Uc**2)
+    cross = np.einsum("ic,cir->ir", mu, Uc)
+    var_part = diag_part - np.sum(cross**2, axis=0)
+    return np.cumsum(mean_part + var_part) / n
+
+
+def fit_time(beta: float, alpha: float, eps: float) -> float:
+    """Steps ``(beta^2/alpha^2) log(1/eps)`` for the information residual to fall by a factor ``eps``.
+
+    With ``eta = 1/beta^2``, ``(1 - eta alpha^2)^t <= exp(-t alpha^2/beta^2)`` (Sec. 2 of the spec).
+    """
+    beta, alpha, eps = (
+        check_positive(n, v) for n, v in (("beta", beta), ("alpha", alpha), ("eps", eps))
+    )
+    if eps >= 1:
+        raise ValueError(f"eps must be < 1, got {eps}")
+    return float((beta / alpha) ** 2 * np.log(1.0 / eps))
+
+
+def distance_bound(info_norm, nuisance_norm, alpha, gamma: float = 1.0) -> np.ndarray:
+    """Reconstructed distance bound ``||Pi_I r_0||/alpha + Gamma ||Pi_N r_0||/alpha`` (no constants).
+
+    Form inferred in the chapter-5 spec (the paper's statement and constants were not retrieved).
+    """
+    info = as_float_array("info_norm", info_norm, nonneg=True)
+    nuis = as_float_array("nuisance_norm", nuisance_norm, nonneg=True)
+    alpha = as_float_array("alpha", alpha)
+    if np.any(alpha <= 0):
+        raise ValueError("alpha must be > 0")
+    return (info + check_positive("gamma", gamma) * nuis) / alpha
+
+
+def bias_term(nuisance_label_norm, n: int) -> np.ndarray:
+    """Bias term ``2 ||Pi_N(y)||_2 / sqrt(n)`` of the reconstructed generalisation bound.
+
+    Args:
+        nuisance_label_norm: ``||Pi_N(y)||`` (array over cutoffs allowed).
+        n: number of training samples.
+    """
+    x = as_float_array("nuisance_label_norm", nuisance_label_norm, nonneg=True)
+    return 2.0 * x / np.sqrt(check_int("n", n))
+
+
+def variance_shape(alpha, n: int, gamma: float = 1.0) -> np.ndarray:
+    """Shape ``Gamma / (alpha sqrt(n))`` of the variance term (unknown constant, ``poly(K)`` dropped).
+
+    Reconstructed from the chapter-5 spec with ``||y|| = sqrt(n)`` for one-hot labels.
+    """
+    alpha = as_float_array("alpha", alpha)
+    if np.any(alpha <= 0):
+        raise ValueError("alpha must be > 0")
+    return check_positive("gamma", gamma) / (alpha * np.sqrt(check_int("n", n)))

@@ -1,0 +1,73 @@
+"""Tests of dltheory.datasets: preprocessing, the class-balanced split, exact label corruption."""
+
+import numpy as np
+import pytest
+
+from dltheory.datasets import (
+    corrupt_labels,
+    load_digits_data,
+    one_hot,
+    split_by_class,
+    stack_classes,
+)
+
+
+def test_digits_preprocessing_and_split(rng):
+    d = load_digits_data(5, rng=rng)
+    assert d.X_train.shape == (50, 64) and d.X_test.shape == (1797 - 50, 64)
+    np.testing.assert_allclose(np.linalg.norm(d.X_train, axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(d.X_test, axis=1), 1.0, rtol=1e-12)
+    assert np.all(np.bincount(d.labels_train, minlength=10) == 5)
+    assert d.X_train.min() >= 0  # raw pixels are non-negative
+
+
+def test_centred_uses_the_same_split(rng):
+    a = load_digits_data(5, rng=np.random.default_rng(1))
+    b = load_digits_data(5, center=True, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(a.labels_train, b.labels_train)
+    assert b.X_train.min() < 0 and b.centered
+
+
+def test_split_by_class_disjoint(rng):
+    labels = np.repeat(np.arange(3), 7)
+    tr, te = split_by_class(labels, 4, rng=rng)
+    assert np.intersect1d(tr, te).size == 0 and tr.size + te.size == labels.size
+    with pytest.raises(ValueError, match="per_class"):
+        split_by_class(labels, 8, rng=rng)
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.25, 0.5, 0.75, 0.9, 1.0])
+def test_corruption_rate_is_exact(rho, rng):
+    labels = np.repeat(np.arange(10), 40)
+    out = corrupt_labels(labels, rho, num_classes=10, rng=rng)
+    assert np.sum(out != labels) == round(rho * labels.size)
+    assert out.min() >= 0 and out.max() < 10
+
+
+def test_corruption_moves_uniformly_to_other_classes():
+    labels = np.zeros(20000, dtype=int)
+    out = corrupt_labels(labels, 1.0, num_classes=5, rng=np.random.default_rng(0))
+    counts = np.bincount(out, minlength=5)
+    assert counts[0] == 0
+    np.testing.assert_allclose(counts[1:] / out.size, 0.25, atol=0.015)
+
+
+def test_corruption_rejects_bad_arguments(rng):
+    labels = np.arange(4)
+    for bad in (-0.1, 1.5, "x"):
+        with pytest.raises(ValueError, match="rho"):
+            corrupt_labels(labels, bad, num_classes=4, rng=rng)
+    with pytest.raises(ValueError, match="labels"):
+        corrupt_labels(labels, 0.5, num_classes=3, rng=rng)
+    with pytest.raises(ValueError, match="num_classes"):
+        corrupt_labels(labels, 0.5, num_classes=1, rng=rng)
+
+
+def test_stacking_is_class_major():
+    Y = one_hot([2, 0, 1], 3)
+    y = stack_classes(Y)
+    assert y.shape == (9,)
+    # entry c * n + i is Y[i, c]
+    assert y[2 * 3 + 0] == 1 and y[0 * 3 + 1] == 1 and y[1 * 3 + 2] == 1
+    with pytest.raises(ValueError, match="Y"):
+        stack_classes(np.zeros(3))
