@@ -135,3 +135,14 @@ def test_general_inputs_with_identity_equal_one_hot(rng):
     np.testing.assert_allclose(b.train_error, a.train_error, rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="one-hot"):
         simulate_gd(general, hidden=12, eps=1e-3, lr=1e-3, epochs=10, method="modes")
+
+
+def test_float32_route_tracks_float64():
+    data = make_data()
+    kw = dict(hidden=12, eps=1e-3, lr=2e-3, epochs=2000, init="random")
+    a = simulate_gd(data, rng=np.random.default_rng(2), **kw)
+    b = simulate_gd(data, rng=np.random.default_rng(2), dtype="float32", **kw)
+    assert b.test_error.dtype == np.float64
+    np.testing.assert_allclose(b.test_error, a.test_error, rtol=1e-3, atol=1e-5)
+    with pytest.raises(ValueError, match="dtype"):
+        simulate_gd(data, rng=np.random.default_rng(2), dtype="float16", **kw)

@@ -264,7 +264,7 @@ SCALES: dict[str, Scale] = {
             n_in=100, n_out=50, hidden=50, n_seeds=6, n_seeds_random=3, random_all_snrs=False,
             epochs=10000, record_every=10, rmt_n_in=1000, rmt_n_out=500, rmt_seeds=1, rmt_claim_seeds=5,
             n_sbar_grid=8, n_snr_grid=8, examples_n=100,
-            examples_grid=(40, 100, 200), examples_snrs=(3.0,), examples_seeds=2,
+            examples_grid=(40, 100, 200), examples_snrs=(3.0,), examples_seeds=6,
             examples_epochs=6000,
         ),
         optimal_learner=OptimalLearnerSizes(
@@ -295,13 +295,13 @@ SCALES: dict[str, Scale] = {
             n_in=100, n_out=50, hidden=50, n_seeds=10, n_seeds_random=4,
             random_all_snrs=True, epochs=10000, record_every=10,
             rmt_n_in=1000, rmt_n_out=500, rmt_seeds=2, rmt_claim_seeds=10, n_sbar_grid=16, n_snr_grid=16,
-            examples_n=100, examples_grid=(20, 60, 100, 150, 200), examples_snrs=(2.0, 4.0),
-            examples_seeds=2, examples_epochs=6000,
+            examples_n=100, examples_grid=(20, 60, 100, 200), examples_snrs=(2.0, 4.0),
+            examples_seeds=6, examples_epochs=6000,
         ),
         optimal_learner=OptimalLearnerSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=10000, record_every=10,
-            n_snr_grid=16, n_seeds_claims=100, finite_size_n_in=(100, 200, 400, 1000),
-            finite_size_seeds=10,
+            n_snr_grid=16, n_seeds_claims=100, finite_size_n_in=(100, 200, 400),
+            finite_size_seeds=20,
         ),
         transfer=TransferSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=20, epochs=5000, record_every=10,
@@ -328,7 +328,7 @@ SCALES: dict[str, Scale] = {
             random_all_snrs=True, epochs=10000, record_every=5,
             rmt_n_in=1000, rmt_n_out=500, rmt_seeds=10, rmt_claim_seeds=20, n_sbar_grid=24, n_snr_grid=24,
             examples_n=100, examples_grid=(20, 40, 60, 80, 100, 120, 140, 160, 180, 200),
-            examples_snrs=(2.0, 3.0, 4.0), examples_seeds=4, examples_epochs=8000,
+            examples_snrs=(2.0, 3.0, 4.0), examples_seeds=12, examples_epochs=8000,
         ),
         optimal_learner=OptimalLearnerSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=10000, record_every=10,

@@ -176,6 +176,7 @@ def simulate_gd(
     method: Method = "full",
     rng: np.random.Generator | None = None,
     progress: bool | None = None,
+    dtype: Literal["float64", "float32"] = "float64",
 ) -> GDRecord:
     """Train a batch of deep linear students on their data by full-batch gradient descent.
 
@@ -191,6 +192,8 @@ def simulate_gd(
         method: ``"full"`` matrices or exact ``"modes"`` (aligned init only).
         rng: needed for ``init="random"``; run b uses ``rng.spawn(B)[b]``.
         progress: show a progress bar; ``None`` follows ``DLTHEORY_PROGRESS`` / ``CI``.
+        dtype: floating type of the full-matrix updates (``"float32"`` is about twice as fast;
+            records are always float64). The mode-space route always uses float64.
 
     Returns:
         A :class:`GDRecord` with time-first arrays.
@@ -216,7 +219,9 @@ def simulate_gd(
         a = np.full((n_weights, B, k), eps ** (1.0 / n_weights))
         target = data.s_hat[:, :k]
         # <W, W_bar> = sum_a s_a u_hat_a^T W_bar v_hat_a, so the test error needs only these numbers.
-        overlap = np.einsum("bia,bij,bja->ba", data.U_hat, W_bar, data.V_hat)
+        overlap = np.sum(
+            (np.swapaxes(data.U_hat, 1, 2) @ W_bar) * np.swapaxes(data.V_hat, 1, 2), axis=2
+        )
 
         def observe(i):
             s = np.zeros((B, M))
@@ -242,22 +247,26 @@ def simulate_gd(
 
         final = None
     else:
+        check_choice("dtype", dtype, ("float64", "float32"))
         Ws = (
             _aligned_init(data, hidden, n_weights, eps)
             if init == "aligned"
             else _random_init(data, hidden, n_weights, eps, rng)
         )
+        Ws = [W.astype(dtype) for W in Ws]
+        sigma31 = data.sigma31.astype(dtype)
+        sigma11 = None if data.sigma11 is None else data.sigma11.astype(dtype)
         shape3 = data.sigma31.shape
         buf = {
-            "W": np.empty(shape3),
-            "L": np.empty(shape3),
+            "W": np.empty(shape3, dtype=dtype),
+            "L": np.empty(shape3, dtype=dtype),
             "g0": np.empty_like(Ws[0]),
             "g1": np.empty_like(Ws[-1]),
         }
         Ut = np.swapaxes(data.U_hat, 1, 2)
 
         def observe(i):
-            W = _product(Ws)
+            W = _product(Ws).astype(np.float64)
             strength[i] = np.einsum("bai,bia->ba", Ut @ W, data.V_hat)
             if general_inputs:  # ||W X - Y||^2 = tr(W S11 W^T) - 2 tr(W S31^T) + ||Y||^2
                 fit = np.sum((W @ data.sigma11) * W, axis=(1, 2))
@@ -268,7 +277,7 @@ def simulate_gd(
             test[i] = np.sum((W - W_bar) ** 2, axis=(1, 2)) / norm_test
 
         def step():
-            _full_step(Ws, data.sigma31, data.sigma11, lr, buf)
+            _full_step(Ws, sigma31, sigma11, lr, buf)
 
     observe(0)
     done = 0
@@ -280,7 +289,7 @@ def simulate_gd(
             done = target_epoch
             observe(i)
     if method == "full":
-        final = _product(Ws)
+        final = _product(Ws).astype(np.float64)
     else:
         final = np.einsum("bia,ba,bja->bij", data.U_hat, strength[-1], data.V_hat)
     return GDRecord(

@@ -524,7 +524,7 @@ def empirical_block_error(
     W_blk = block.W
     norm = np.sum(W_blk**2, axis=(1, 2))
     h = np.sum(u_blk**2, axis=1)  # (B, K)
-    g = np.einsum("bia,bij,bja->ba", u_blk, W_blk, data.V_hat[:, :, :K])  # (B, K)
+    g = np.einsum("bia,bij,bja->ba", u_blk, W_blk, data.V_hat[:, :, :K], optimize=True)  # (B, K)
     num = np.sum(strength**2 * h, axis=2) - 2.0 * np.sum(strength * g, axis=2) + norm
     return num / norm
 
