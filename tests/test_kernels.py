@@ -14,6 +14,7 @@ from dltheory.kernels import (
     gaussian_task,
     init_params,
     linear_map,
+    polynomial_task,
     readout_predictions,
     train,
     velocity,
@@ -195,3 +196,17 @@ def test_fused_linear_steps_equal_plain_euler_steps(rng):
     run = train(p, X, y, lr=0.01, steps=5, **kw)
     np.testing.assert_allclose(run.params.w, w, atol=EXACT)
     np.testing.assert_allclose(run.params.z, z, atol=EXACT)
+
+
+def test_polynomial_task_moments_and_index():
+    rng = np.random.default_rng(3)
+    beta, _ = aligned_teachers(D, 0.0, rng=rng)
+    X, y = polynomial_task(beta, 20000, rng=rng)
+    assert X.shape == (20000, D) and y.shape == (20000,)
+    u = X @ beta / np.sqrt(D)
+    np.testing.assert_allclose(
+        y, (u + (u**2 - 1) / np.sqrt(2)) / np.sqrt(2), rtol=EXACT, atol=EXACT
+    )
+    assert abs(y.mean()) < 0.05 and abs(y.var() - 1) < 0.06
+    Xb, yb = polynomial_task(np.stack([beta, -beta]), 5, rng=rng)
+    assert Xb.shape == (2, 5, D) and yb.shape == (2, 5)

@@ -224,6 +224,10 @@ class KernelTransferSizes:
         digits_source: source training set size on the digits.
         digits_steps: gradient steps on the digits (pretraining and training from scratch).
         digits_seeds: target draws per task and target size on the digits.
+        poly_seeds: source ReLU networks (teacher, data set, initialisation) in the polynomial-teacher
+            experiment.
+        poly_targets: target data sets per source network and alignment in that experiment.
+        poly_steps: gradient steps of the source networks there (time step 0.005).
     """
 
     width: int
@@ -238,6 +242,9 @@ class KernelTransferSizes:
     digits_source: int
     digits_steps: int
     digits_seeds: int
+    poly_seeds: int
+    poly_targets: int
+    poly_steps: int
 
 
 @dataclass(frozen=True)
@@ -283,6 +290,7 @@ SCALES: dict[str, Scale] = {
         kernel_transfer=KernelTransferSizes(
             width=64, steps=4000, n_seeds=4, n_targets=40, n_finetune=2, n_alpha=5, n_gamma=4,
             n_p_grid=6, digits_width=128, digits_source=300, digits_steps=2000, digits_seeds=4,
+            poly_seeds=3, poly_targets=3, poly_steps=3000,
         ),
     ),
     "book": Scale(
@@ -315,6 +323,7 @@ SCALES: dict[str, Scale] = {
         kernel_transfer=KernelTransferSizes(
             width=128, steps=4000, n_seeds=8, n_targets=50, n_finetune=3, n_alpha=9, n_gamma=5,
             n_p_grid=9, digits_width=128, digits_source=400, digits_steps=2000, digits_seeds=6,
+            poly_seeds=4, poly_targets=5, poly_steps=4000,
         ),
     ),
     "paper": Scale(
@@ -328,7 +337,7 @@ SCALES: dict[str, Scale] = {
             random_all_snrs=True, epochs=10000, record_every=5,
             rmt_n_in=1000, rmt_n_out=500, rmt_seeds=10, rmt_claim_seeds=20, n_sbar_grid=24, n_snr_grid=24,
             examples_n=100, examples_grid=(20, 40, 60, 80, 100, 120, 140, 160, 180, 200),
-            examples_snrs=(2.0, 3.0, 4.0), examples_seeds=12, examples_epochs=8000,
+            examples_snrs=(2.0, 3.0, 4.0), examples_seeds=10, examples_epochs=8000,
         ),
         optimal_learner=OptimalLearnerSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=10000, record_every=10,
@@ -347,6 +356,7 @@ SCALES: dict[str, Scale] = {
         kernel_transfer=KernelTransferSizes(
             width=256, steps=6000, n_seeds=20, n_targets=100, n_finetune=6, n_alpha=11, n_gamma=10,
             n_p_grid=12, digits_width=512, digits_source=1000, digits_steps=6000, digits_seeds=20,
+            poly_seeds=10, poly_targets=10, poly_steps=8000,
         ),
     ),
 }  # fmt: skip

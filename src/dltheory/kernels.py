@@ -22,7 +22,7 @@ dimensions ``...`` index independent networks (seeds, conditions) trained as one
 Everything is float64 unless said otherwise. Randomness comes from a ``torch.Generator`` that the
 caller derives from its numpy ``rng`` (:func:`torch_generator`); nothing seeds globally.
 
-Also here: the data of the chapter (aligned linear teachers, Gaussian inputs, binary tasks on
+Also here: the data of the chapter (aligned linear and polynomial teachers, Gaussian inputs, binary tasks on
 scikit-learn's bundled digits), since no shared data module covers them.
 """
 
@@ -55,6 +55,7 @@ __all__ = [
     "readout_predictions",
     "aligned_teachers",
     "gaussian_task",
+    "polynomial_task",
     "digits_data",
     "binary_labels",
 ]
@@ -561,6 +562,25 @@ def gaussian_task(beta, P: int, *, rng: np.random.Generator) -> tuple[np.ndarray
     D = beta.shape[-1]
     X = rng.standard_normal((*beta.shape[:-1], P, D))
     return X, np.einsum("...pd,...d->...p", X, beta) / np.sqrt(D)
+
+
+def polynomial_task(beta, P: int, *, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Noiseless single-index polynomial teacher: x ~ N(0, I_D), u = beta . x / sqrt(D),
+    y = (u + He_2(u) / sqrt(2)) / sqrt(2) with He_2(u) = u^2 - 1.
+
+    For |beta|^2 = D (as from :func:`aligned_teachers`) u is a standard Gaussian, the two Hermite
+    terms are orthonormal and E y = 0, E y^2 = 1: half the signal is linear, half quadratic.
+
+    Args:
+        beta: teacher directions, ``(..., D)``.
+        P: samples per teacher, >= 1.
+        rng: numpy generator.
+
+    Returns:
+        ``(X, y)`` of shapes ``(..., P, D)`` and ``(..., P)``.
+    """
+    X, u = gaussian_task(beta, P, rng=rng)
+    return X, (u + (u**2 - 1) / math.sqrt(2)) / math.sqrt(2)
 
 
 def digits_data() -> tuple[np.ndarray, np.ndarray]:
