@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from dltheory._checks import as_float_array, check_int, check_positive
+from dltheory.theory._optimize import refine_grid_minimum
 from dltheory.theory.mode_dynamics import predicted_mode_strength
 from dltheory.theory.random_matrix import (
     mp_quadrature,
@@ -210,7 +210,6 @@ def predicted_optimal_stopping(
     t_opt = np.empty(test.shape[1])
     err = np.empty(test.shape[1])
     for k in range(test.shape[1]):
-        i = int(np.argmin(test[:, k]))
         one = _Setup(
             **{
                 **st.__dict__,
@@ -219,17 +218,12 @@ def predicted_optimal_stopping(
                 "overlap": st.overlap[k : k + 1],
             }
         )
-        lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-        if i == 0:
-            t_opt[k], err[k] = 0.0, test[0, k]
-            continue
-        res = optimize.minimize_scalar(
+        t_opt[k], err[k] = refine_grid_minimum(
             lambda x, one=one: _curves(np.array([x]), one, eps, tau)[1][0, 0],
-            bounds=(lo, hi),
-            method="bounded",
-            options={"xatol": 1e-6 * tau},
+            grid,
+            test[:, k],
+            xatol=1e-6 * tau,
         )
-        t_opt[k], err[k] = res.x, res.fun
     return t_opt.reshape(st.batch_shape), err.reshape(st.batch_shape)
 
 

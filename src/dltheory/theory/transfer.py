@@ -49,9 +49,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from dltheory._checks import as_float_array, check_int, check_positive
+from dltheory.theory._optimize import refine_grid_minimum
 from dltheory.theory.generalization import predicted_error_curves, predicted_optimal_stopping
 from dltheory.theory.mode_dynamics import predicted_mode_strength
 from dltheory.theory.random_matrix import mp_quadrature, outlier_singular_value, overlap_factors
@@ -359,19 +359,13 @@ def _minimise_joint(st: _JointSetup, t_max: float, eps: float, tau: float):
         grid = _search_grid(block, t_max, eps, tau)
         err = _joint_curves(grid, block, eps, tau)
         for j, k in enumerate(idx):
-            i = int(np.argmin(err[:, j]))
-            if i == 0:
-                t_opt[k], e_opt[k] = 0.0, err[0, j]
-                continue
             one = _subset(st, np.array([k]))
-            lo, hi = grid[i - 1], grid[min(i + 1, grid.size - 1)]
-            res = optimize.minimize_scalar(
+            t_opt[k], e_opt[k] = refine_grid_minimum(
                 lambda x, one=one: _joint_curves(np.array([x]), one, eps, tau)[0, 0],
-                bounds=(lo, hi),
-                method="bounded",
-                options={"xatol": 1e-6 * tau},
+                grid,
+                err[:, j],
+                xatol=1e-6 * tau,
             )
-            t_opt[k], e_opt[k] = (res.x, res.fun) if res.fun < err[i, j] else (grid[i], err[i, j])
     return t_opt, e_opt
 
 
