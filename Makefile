@@ -16,15 +16,15 @@ SCALE    ?= paper
 # The venv's tools first (the notebook kernel is the venv's python); progress bars off in batch runs.
 export PATH := $(BIN):$(PATH)
 export DLTHEORY_PROGRESS ?= 0
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book test lint format unit notebooks chapter clean
+.PHONY: help install book test lint format unit notebooks chapter bench clean
 
 help:
 	@echo "make book      install if needed, execute every chapter (book scale), build _build/html"
 	@echo "make test      install if needed, then lint, unit tests, every chapter at ci scale"
 	@echo "make chapter CH=01 [SCALE=paper|book|ci]   rerun one chapter, print where its outputs went"
+	@echo "make bench     time the simulations against the machine's limits, write _build/bench.json"
 	@echo "make format    format the library, tests and chapter code cells (ruff via jupytext)"
 	@echo "make clean     remove build outputs (keeps .venv)"
 
@@ -48,12 +48,12 @@ lint: $(STAMP)
 	@for f in $(CHAPTERS); do \
 	  $(BIN)/jupytext --quiet --from myst --to ipynb --set-kernel python3 -o $(CI_DIR)/src/$$(basename $${f%.md}).ipynb $$f; \
 	done
-	$(BIN)/ruff check src tests $(CI_DIR)/src/*.ipynb
-	$(BIN)/ruff format --check src tests $(CI_DIR)/src/*.ipynb
+	$(BIN)/ruff check src tests bench $(CI_DIR)/src/*.ipynb
+	$(BIN)/ruff format --check src tests bench $(CI_DIR)/src/*.ipynb
 
 # Format the library, the tests and the code cells of every chapter in place.
 format: $(STAMP)
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff format src tests bench
 	@for f in $(CHAPTERS); do $(BIN)/jupytext --quiet --pipe "$(BIN)/ruff format {}" $$f; done
 
 unit: $(STAMP)
@@ -79,6 +79,10 @@ chapter: $(STAMP)
 	echo "executed notebook: $$out/$$name.ipynb"; \
 	echo "record:            $$out/results/$$name.json"; \
 	echo "figures:           $$out/results/figures/$$name/"
+
+# Benchmarks (see bench/README.md); the book's Performance page renders _build/bench.json.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --out _build/bench.json
 
 clean:
 	rm -rf _build
