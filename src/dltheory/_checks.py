@@ -44,3 +44,20 @@ def as_float_array(
     if nonneg and np.any(arr < 0):
         raise ValueError(f"{name} must be >= 0")
     return arr
+
+
+def check_task_grid(s_a, s_b, q) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate and broadcast transfer-task parameters: s_a > 0, s_b >= 0, q in [0, 1]."""
+    s_a = as_float_array("s_a", s_a)
+    s_b = as_float_array("s_b", s_b, nonneg=True)
+    q = as_float_array("q", q)
+    if np.any(s_a <= 0):
+        raise ValueError("s_a must be > 0 (task A's errors are normalised by s_a^2)")
+    if np.any((q < 0) | (q > 1)):
+        raise ValueError("q must lie in [0, 1]")
+    try:
+        return tuple(np.broadcast_arrays(s_a, s_b, q))
+    except ValueError:
+        raise ValueError(
+            f"s_a, s_b and q must broadcast together, got shapes {s_a.shape}, {s_b.shape}, {q.shape}"
+        ) from None

@@ -23,7 +23,13 @@ from typing import Literal
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from dltheory._checks import as_float_array, check_choice, check_int, check_positive
+from dltheory._checks import (
+    as_float_array,
+    check_choice,
+    check_int,
+    check_positive,
+    check_task_grid,
+)
 
 __all__ = [
     "Teacher",
@@ -362,19 +368,7 @@ def aligned_task_pair(n_in: int, n_out: int, s_a, s_b, q, *, rng: np.random.Gene
             f"the joint aspect ratio 2 n_out / n_in must lie in (0, 1], got n_out={n_out}, "
             f"n_in={n_in}"
         )
-    s_a = as_float_array("s_a", s_a)
-    s_b = as_float_array("s_b", s_b, nonneg=True)
-    q = as_float_array("q", q)
-    if np.any(s_a <= 0):
-        raise ValueError("s_a must be > 0")
-    if np.any((q < 0) | (q > 1)):
-        raise ValueError("q must lie in [0, 1]")
-    try:
-        s_a, s_b, q = (np.atleast_1d(x) for x in np.broadcast_arrays(s_a, s_b, q))
-    except ValueError:
-        raise ValueError(
-            f"s_a, s_b and q must broadcast together, got shapes {s_a.shape}, {s_b.shape}, {q.shape}"
-        ) from None
+    s_a, s_b, q = (np.atleast_1d(x) for x in check_task_grid(s_a, s_b, q))
     if s_a.ndim != 1:
         raise ValueError(f"s_a, s_b and q must be scalars or 1-d, got shape {s_a.shape}")
     B = s_a.size

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltheory._checks import as_float_array, check_int, check_positive
+from dltheory._checks import as_float_array, check_int, check_positive, check_task_grid
 from dltheory.theory._optimize import refine_grid_minimum
 from dltheory.theory.generalization import predicted_error_curves, predicted_optimal_stopping
 from dltheory.theory.mode_dynamics import predicted_mode_strength
@@ -87,22 +87,6 @@ class JointModes:
     w_a: np.ndarray
 
 
-def _grid(s_a, s_b, q) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    s_a = as_float_array("s_a", s_a)
-    s_b = as_float_array("s_b", s_b, nonneg=True)
-    q = as_float_array("q", q)
-    if np.any(s_a <= 0):
-        raise ValueError("s_a must be > 0 (the errors are normalised by s_a^2)")
-    if np.any((q < 0) | (q > 1)):
-        raise ValueError("q must lie in [0, 1]")
-    try:
-        return np.broadcast_arrays(s_a, s_b, q)
-    except ValueError:
-        raise ValueError(
-            f"s_a, s_b and q must broadcast together, got shapes {s_a.shape}, {s_b.shape}, {q.shape}"
-        ) from None
-
-
 def joint_modes(s_a, s_b, q) -> JointModes:
     """Singular values of the joint teacher and the share of each mode's output in task A's block.
 
@@ -119,7 +103,7 @@ def joint_modes(s_a, s_b, q) -> JointModes:
     Returns:
         :class:`JointModes` with arrays of shape ``(*broadcast shape, 2)``.
     """
-    s_a, s_b, q = _grid(s_a, s_b, q)
+    s_a, s_b, q = check_task_grid(s_a, s_b, q)
     a, b = s_a**2, s_b**2
     d = np.hypot(a - b, 2.0 * q * s_a * s_b)
     sigma1 = np.sqrt(0.5 * (a + b + d))
@@ -165,7 +149,7 @@ def _sizes(n_in, n_out, hidden, noise_std, n_nodes):
 
 def _joint_setup(s_a, s_b, q, n_in, n_out, hidden, noise_std, n_nodes) -> _JointSetup:
     n_in, n_out, hidden, noise_std, n_nodes = _sizes(n_in, n_out, hidden, noise_std, n_nodes)
-    s_a, s_b, q = _grid(s_a, s_b, q)
+    s_a, s_b, q = check_task_grid(s_a, s_b, q)
     shape = s_a.shape
     modes = joint_modes(s_a.ravel(), s_b.ravel(), q.ravel())
     a_j = 2 * n_out / n_in
