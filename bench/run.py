@@ -12,11 +12,14 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dltheory.linear_nets import simulate_gd
 from dltheory.teachers import low_rank_teacher, noisy_data, snr_singular_values
@@ -44,6 +47,9 @@ FULL = dict(
     jac_k=100,
     jac_deep=True,
     dense_limit_gb=2.0,
+    book_chapters=None,  # every chapter
+    book_scales=("ci", "book"),
+    make_test=True,
 )
 QUICK = dict(
     n_in=20,
@@ -65,7 +71,11 @@ QUICK = dict(
     jac_k=5,
     jac_deep=True,
     dense_limit_gb=2.0,
+    book_chapters=("01",),
+    book_scales=("ci",),
+    make_test=False,
 )
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _best(fn, repeats: int) -> float:
@@ -81,7 +91,7 @@ def _best(fn, repeats: int) -> float:
 
 # ----------------------------------------------------------------------------- machine limit
 def matmul_limit(cfg: dict, rng: np.random.Generator) -> dict:
-    """Dense matmul GFLOP/s at the simulations' shapes (batched) and at a large square size."""
+    """Dense matmul GFLOP/s at the simulations' shapes (batched, numpy and torch) and a large square."""
     out = {}
     n1, n3 = cfg["n_in"], cfg["n_out"]
     for dtype in ("float64", "float32"):
@@ -98,12 +108,23 @@ def matmul_limit(cfg: dict, rng: np.random.Generator) -> dict:
 
             t = _best(run, cfg["repeats"])
             res[f"batched_B{B}_{n3}x{n1}@{n1}x{n3}"] = 2 * B * n3 * n1 * n3 * reps / t / 1e9
+            tA, tB, tC = (torch.from_numpy(x) for x in (A, Bm, C))
+
+            def run_torch(tA=tA, tB=tB, tC=tC, reps=reps):
+                for _ in range(reps):
+                    torch.bmm(tA, tB, out=tC)
+
+            t = _best(run_torch, cfg["repeats"])
+            res[f"torch_bmm_B{B}_{n3}x{n1}@{n1}x{n3}"] = 2 * B * n3 * n1 * n3 * reps / t / 1e9
         m = cfg["matmul_large"]
         A = rng.standard_normal((m, m)).astype(dtype)
         Bm = rng.standard_normal((m, m)).astype(dtype)
         t = _best(lambda A=A, Bm=Bm: A @ Bm, cfg["repeats"])
         res[f"square_{m}"] = 2 * m**3 / t / 1e9
-        res["sim_shape_best"] = max(v for k, v in res.items() if k.startswith("batched"))
+        # the best of numpy and torch at the simulations' shapes: route (b) is held to this
+        res["sim_shape_best"] = max(
+            v for k, v in res.items() if k.startswith(("batched", "torch_bmm"))
+        )
         out[dtype] = res
     return out
 
@@ -385,6 +406,60 @@ def jacobian(cfg: dict, rng: np.random.Generator) -> dict:
     }
 
 
+# ----------------------------------------------------------------------------- whole book
+def whole_book(cfg: dict, out_dir: Path) -> dict:
+    """Wall time of every chapter at each scale (papermill, one fresh kernel each) and of make test.
+
+    Chapters run from their MyST sources exactly as ``make chapter`` runs them; their records go to
+    ``out_dir`` (not to the site's ``_build/results``). ``wall_s`` includes the kernel start;
+    ``record_runtime_s`` is the chapter's own clock (import to the last claim).
+    """
+    sources = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
+    if cfg["book_chapters"] is not None:
+        sources = [p for p in sources if p.name[:2] in cfg["book_chapters"]]
+    rows = []
+    for scale in cfg["book_scales"]:
+        run_dir = out_dir / scale
+        run_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, DLTHEORY_RESULTS_DIR=str(run_dir / "results"), DLTHEORY_PROGRESS="0")
+        for src in sources:
+            nb_in, nb_out = run_dir / f"{src.stem}.src.ipynb", run_dir / f"{src.stem}.ipynb"
+            subprocess.run(
+                [sys.executable, "-m", "jupytext", "--quiet", "--from", "myst", "--to", "ipynb",
+                 "--set-kernel", "python3", "-o", str(nb_in), str(src)],
+                check=True,
+            )  # fmt: skip
+            t0 = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "papermill", "--cwd", str(ROOT / "book"), "-p", "scale",
+                 scale, "--log-level", "WARNING", "--no-progress-bar", str(nb_in), str(nb_out)],
+                check=True, env=env,
+            )  # fmt: skip
+            wall = time.perf_counter() - t0
+            rec = json.loads((run_dir / "results" / f"{src.stem}.json").read_text())
+            rows.append(
+                {
+                    "chapter": src.stem,
+                    "scale": scale,
+                    "wall_s": wall,
+                    "record_runtime_s": rec["runtime_s"],
+                    "claims": len(rec["claims"]),
+                    "claims_passed": sum(bool(c["passed"]) for c in rec["claims"]),
+                }
+            )
+    out = {"rows": rows}
+    if cfg["make_test"]:
+        log = out_dir / "make_test.log"
+        t0 = time.perf_counter()
+        with log.open("w") as f:
+            subprocess.run(
+                ["make", "test"], cwd=ROOT, check=True, stdout=f, stderr=subprocess.STDOUT
+            )
+        out["make_test_s"] = time.perf_counter() - t0
+        out["make_test_log"] = str(log.relative_to(ROOT)) if log.is_relative_to(ROOT) else str(log)
+    return out
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -393,6 +468,9 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--out", default="_build/bench.json")
     parser.add_argument("--skip-jacobian", action="store_true")
+    parser.add_argument(
+        "--skip-book", action="store_true", help="skip the whole-book chapter and make-test timings"
+    )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     rng = np.random.default_rng(0)
@@ -421,6 +499,10 @@ def main(argv: list[str] | None = None) -> dict:
         t0 = time.perf_counter()
         result["jacobian"] = jacobian(cfg, rng)
         sections["jacobian"] = time.perf_counter() - t0
+    if not args.skip_book:
+        t0 = time.perf_counter()
+        result["whole_book"] = whole_book(cfg, Path(args.out).resolve().parent / "bench_runs")
+        sections["whole_book"] = time.perf_counter() - t0
     sections["total"] = time.perf_counter() - t_start
     result["wall_s"] = sections
     out = Path(args.out)
@@ -454,6 +536,14 @@ def _summary(res: dict, out: Path) -> None:
             f"  N1={row['N1']}: (b) {row['b_full_float64_per_epoch_s'] * 1e3:.3f} ms/epoch, "
             f"(c) {row['c_modes_per_epoch_s'] * 1e3:.4f} ms/epoch"
         )
+    wb = res.get("whole_book", {})
+    for row in wb.get("rows", []):
+        print(
+            f"  {row['chapter']} at {row['scale']}: {row['wall_s']:.1f} s "
+            f"({row['claims_passed']}/{row['claims']} claims pass)"
+        )
+    if "make_test_s" in wb:
+        print(f"  make test: {wb['make_test_s']:.0f} s")
     for row in res.get("jacobian", {}).get("rows", []):
         dense = (
             f"{row['dense_route']} {row['dense_s']:.1f} s, {row['dense_peak_gb']:.2f} GB"

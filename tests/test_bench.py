@@ -15,7 +15,14 @@ def test_bench_quick(tmp_path):
     out = tmp_path / "bench.json"
     main(["--quick", "--out", str(out)])
     res = json.loads(out.read_text())
-    for key in ("matmul_limit_gflops", "deep_linear", "scaling", "jacobian", "wall_s"):
+    for key in (
+        "matmul_limit_gflops",
+        "deep_linear",
+        "scaling",
+        "jacobian",
+        "whole_book",
+        "wall_s",
+    ):
         assert key in res
     for dtype in ("float64", "float32"):
         assert res["matmul_limit_gflops"][dtype]["sim_shape_best"] > 0
@@ -33,3 +40,6 @@ def test_bench_quick(tmp_path):
         assert row["matrix_free_s"] >= 0
         if row["dense_s"] is not None:
             assert row["max_rel_diff_top_k"] < 1e-8
+    (row,) = res["whole_book"]["rows"]  # quick mode: chapter 1 at ci scale
+    assert row["chapter"].startswith("01_") and row["scale"] == "ci"
+    assert row["claims"] > 0 and row["claims_passed"] == row["claims"]

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import torch
 
 from dltheory._checks import check_choice, check_int, check_positive
 from dltheory.progress import progress_bar
@@ -110,23 +111,44 @@ def _product(Ws: list[np.ndarray]) -> np.ndarray:
     return W
 
 
-def _full_step(
-    Ws: list[np.ndarray], sigma31: np.ndarray, sigma11: np.ndarray | None, lr: float, buf: dict
+def _two_layer_buffers(Ws: list[np.ndarray], sigma31: np.ndarray, sigma11, lr: float) -> dict:
+    """Torch views of the two weight arrays (shared memory, so updates land in the numpy arrays)."""
+    W0, W1 = (torch.from_numpy(W) for W in Ws)
+    return {
+        "W0": W0,
+        "W1": W1,
+        "S31": torch.from_numpy(sigma31),
+        "S11": None if sigma11 is None else torch.from_numpy(sigma11),
+        "W": torch.empty(sigma31.shape, dtype=W0.dtype),
+        "L": torch.empty(sigma31.shape, dtype=W0.dtype),
+        "g1": torch.empty_like(W1),
+        "lr": lr,
+    }
+
+
+def _two_layer_step(buf: dict) -> None:
+    """One simultaneous GD step of a two-layer net, in place, in three batched matmuls.
+
+    The learning rate is folded into the residual, L = lr (Sigma^31 - W^2 W^1 Sigma^11), and the
+    update of W^1 is fused into its matmul (``baddbmm_``); torch's batched matmul runs at the
+    machine's matmul rate on these small shapes where numpy's transposed-view matmul does not (see
+    the Performance page).
+    """
+    W0, W1, L, lr = buf["W0"], buf["W1"], buf["L"], buf["lr"]
+    if buf["S11"] is None:
+        torch.baddbmm(buf["S31"], W1, W0, beta=lr, alpha=-lr, out=L)
+    else:
+        torch.bmm(W1, W0, out=buf["W"])
+        torch.baddbmm(buf["S31"], buf["W"], buf["S11"], beta=lr, alpha=-lr, out=L)
+    torch.bmm(L, W0.transpose(1, 2), out=buf["g1"])  # uses W^1 before its update
+    W0.baddbmm_(W1.transpose(1, 2), L)
+    W1.add_(buf["g1"])
+
+
+def _deep_step(
+    Ws: list[np.ndarray], sigma31: np.ndarray, sigma11: np.ndarray | None, lr: float
 ) -> None:
-    """One simultaneous GD step on the full matrices, in place (Sigma^11 = I when ``None``)."""
-    if len(Ws) == 2:  # the common case, with preallocated buffers
-        W0, W1 = Ws
-        np.matmul(W1, W0, out=buf["W"])
-        if sigma11 is not None:
-            buf["W"] = buf["W"] @ sigma11
-        np.subtract(sigma31, buf["W"], out=buf["L"])
-        np.matmul(np.swapaxes(W1, 1, 2), buf["L"], out=buf["g0"])
-        np.matmul(buf["L"], np.swapaxes(W0, 1, 2), out=buf["g1"])
-        buf["g0"] *= lr
-        buf["g1"] *= lr
-        W0 += buf["g0"]
-        W1 += buf["g1"]
-        return
+    """One simultaneous GD step on any number of full matrices, in place (Sigma^11 = I when ``None``)."""
     below = [None]  # below[l] = W^{l-1} ... W^0, None for the identity
     for W in Ws[:-1]:
         below.append(W if below[-1] is None else W @ below[-1])
@@ -256,28 +278,38 @@ def simulate_gd(
         Ws = [W.astype(dtype) for W in Ws]
         sigma31 = data.sigma31.astype(dtype)
         sigma11 = None if data.sigma11 is None else data.sigma11.astype(dtype)
-        shape3 = data.sigma31.shape
-        buf = {
-            "W": np.empty(shape3, dtype=dtype),
-            "L": np.empty(shape3, dtype=dtype),
-            "g0": np.empty_like(Ws[0]),
-            "g1": np.empty_like(Ws[-1]),
-        }
-        Ut = np.swapaxes(data.U_hat, 1, 2)
+        Ws = [np.ascontiguousarray(W) for W in Ws]
+        buf = _two_layer_buffers(Ws, sigma31, sigma11, lr) if n_weights == 2 else None
+        # contiguous copies: numpy's batched matmul is slow on transposed views
+        Ut = torch.from_numpy(np.ascontiguousarray(np.swapaxes(data.U_hat, 1, 2)))
+        Vt = np.ascontiguousarray(np.swapaxes(data.V_hat, 1, 2))
+        UtW = np.empty(Vt.shape)
+
+        def squared_distance(W, ref):  # sum over each run of (W - ref)^2, one temporary
+            d = np.subtract(W, ref)
+            np.square(d, out=d)
+            return d.sum(axis=(1, 2))
 
         def observe(i):
-            W = _product(Ws).astype(np.float64)
-            strength[i] = np.einsum("bai,bia->ba", Ut @ W, data.V_hat)
+            W = (_product(Ws) if buf is None else torch.bmm(buf["W1"], buf["W0"]).numpy()).astype(
+                np.float64, copy=False
+            )
+            torch.bmm(Ut, torch.from_numpy(W), out=torch.from_numpy(UtW))
+            np.multiply(UtW, Vt, out=UtW)
+            strength[i] = UtW.sum(axis=2)
             if general_inputs:  # ||W X - Y||^2 = tr(W S11 W^T) - 2 tr(W S31^T) + ||Y||^2
                 fit = np.sum((W @ data.sigma11) * W, axis=(1, 2))
                 cross = np.sum(W * data.sigma31, axis=(1, 2))
                 train[i] = (fit - 2 * cross + norm_train) / norm_train
             else:
-                train[i] = np.sum((W - data.sigma31) ** 2, axis=(1, 2)) / norm_train
-            test[i] = np.sum((W - W_bar) ** 2, axis=(1, 2)) / norm_test
+                train[i] = squared_distance(W, data.sigma31) / norm_train
+            test[i] = squared_distance(W, W_bar) / norm_test
 
         def step():
-            _full_step(Ws, sigma31, sigma11, lr, buf)
+            if buf is not None:
+                _two_layer_step(buf)
+            else:
+                _deep_step(Ws, sigma31, sigma11, lr)
 
     observe(0)
     done = 0
