@@ -18,13 +18,18 @@ export PATH := $(BIN):$(PATH)
 export DLTHEORY_PROGRESS ?= 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book test lint format unit notebooks chapter bench clean
+.PHONY: help install book test lint format unit notebooks chapter bench assignments grade \
+	chromium test-site clean
 
 help:
 	@echo "make book      install if needed, execute every chapter (book scale), build _build/html"
 	@echo "make test      install if needed, then lint, unit tests, every chapter at ci scale"
 	@echo "make chapter CH=01 [SCALE=paper|book|ci]   rerun one chapter, print where its outputs went"
 	@echo "make bench     time the simulations against the machine's limits, write _build/bench.json"
+	@echo "make assignments   student notebooks + otter autograders from every chapter's exercises"
+	@echo "make grade CH=01 SUB=path/to/submission.ipynb   grade a submission locally"
+	@echo "make test-site     browser test of the built site (after make book; needs Chromium)"
+	@echo "make chromium      install Debian's Chromium for make test-site (apt, needs root)"
 	@echo "make format    format the library, tests and chapter code cells (ruff via jupytext)"
 	@echo "make clean     remove build outputs (keeps .venv)"
 
@@ -33,7 +38,7 @@ install: $(STAMP)
 # torch==2.13.0 is pinned so pip takes the CPU wheel; constraints.txt pins the whole environment.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test,course]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (dltheory)" >/dev/null
 	@touch $@
 
@@ -57,7 +62,7 @@ format: $(STAMP)
 	@for f in $(CHAPTERS); do $(BIN)/jupytext --quiet --pipe "$(BIN)/ruff format {}" $$f; done
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/ -q
+	$(BIN)/pytest tests/ -q --ignore=tests/site
 
 notebooks: lint
 	@rm -rf $(CI_DIR)/results $(CI_DIR)/run && mkdir -p $(CI_DIR)/run
@@ -83,6 +88,28 @@ chapter: $(STAMP)
 # Benchmarks (see bench/README.md); the book's Performance page renders _build/bench.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --out _build/bench.json
+
+# Coursework (see the "Teaching with this book" page): every chapter's exercises become an otter-grader
+# assignment; the reference solutions are graded on the way and must get full marks.
+ASSIGNMENTS := _build/assignments
+assignments: $(STAMP)
+	$(BIN)/python -m dltheory.coursework assign --out $(ASSIGNMENTS) $(CHAPTERS)
+
+grade: $(STAMP)
+	@test -n "$(CH)" -a -n "$(SUB)" || { echo "usage: make grade CH=01 SUB=submission.ipynb"; exit 2; }
+	$(BIN)/python -m dltheory.coursework grade --assignments $(ASSIGNMENTS) $(CH) $(SUB)
+
+# The site in a real browser: Playwright drives Debian's Chromium (never a downloaded browser)
+# against _build/html served on localhost. Screenshots go to _build/screenshots/.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@$(CHROMIUM) --version
+
+test-site: $(STAMP)
+	@test -f _build/html/index.html || { echo "no built site: run make book first"; exit 2; }
+	DLTHEORY_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/site -q -p no:cacheprovider
 
 clean:
 	rm -rf _build

@@ -1,0 +1,235 @@
+"""Coursework: chapter exercises -> otter-grader assignment -> grading a submission.
+
+The parsing tests use small synthetic chapters. One end-to-end test builds chapter 1's assignment
+with otter and grades three submissions: the reference solutions (full marks), the untouched student
+notebook (zero on the graded questions) and an empty / broken file (a clear message, no crash).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dltheory import coursework
+from dltheory.coursework import SubmissionError, master_notebook, parse_chapter
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER_1 = ROOT / "book" / "01_svd_dynamics.md"
+
+HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A chapter
+
+```{code-cell} ipython3
+:tags: [parameters]
+
+scale = "book"
+```
+
+```{code-cell} ipython3
+x0 = 3
+```
+"""
+
+GATED = """
+```{exercise-start} Double it
+:label: ex-double
+```
+
+Store $2 x_0$ in `y`. See {ref}`somewhere`.
+
+```{exercise-end}
+```
+
+```{solution-start} ex-double
+:class: dropdown
+```
+
+```{code-cell} ipython3
+helper = 2
+y = helper * x0
+```
+
+Because doubling.
+
+```{solution-end}
+```
+
+```{code-cell} ipython3
+:tags: [remove-cell, autograder-tests]
+
+assert y == 6
+```
+"""
+
+PLAIN = """
+```{exercise} Explain
+:label: ex-explain
+
+Why?
+```
+
+````{solution} ex-explain
+:class: dropdown
+
+Because.
+
+```python
+print("not executed")
+```
+````
+"""
+
+
+def write(tmp_path, text, name="07_test.md"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_parse_gated_and_plain(tmp_path):
+    cells, exercises = parse_chapter(write(tmp_path, HEADER + GATED + PLAIN))
+    assert [e.label for e in exercises] == ["ex-double", "ex-explain"]
+    double, explain = exercises
+    assert double.autograded and not explain.autograded
+    assert double.title == "Double it" and double.name == "ex_double"
+    assert [c.cell_type for c in double.solution] == ["code", "markdown"]
+    assert double.tests == ["assert y == 6"]
+    assert "Because." in explain.solution[0].source and "not executed" in explain.solution[0].source
+    # the chapter keeps its own cells and one placeholder per exercise; no solution or test leaks
+    text = "\n".join(c.source for c in cells)
+    assert "x0 = 3" in text and "helper" not in text and "assert y" not in text
+    assert [c.metadata.get("exercise") for c in cells if "exercise" in c.metadata] == [
+        "ex-double",
+        "ex-explain",
+    ]
+
+
+def test_master_notebook_structure(tmp_path):
+    nb = master_notebook(write(tmp_path, HEADER + GATED + PLAIN))
+    raw = [c.source.split("\n")[0] for c in nb.cells if c.cell_type == "raw"]
+    assert raw[0] == "# ASSIGNMENT CONFIG"
+    assert raw[1:] == ["# BEGIN QUESTION", "# BEGIN SOLUTION", "# END SOLUTION", "# BEGIN TESTS",
+                       "# END TESTS", "# END QUESTION", "# BEGIN QUESTION", "# BEGIN SOLUTION",
+                       "# END SOLUTION", "# END QUESTION"]  # fmt: skip
+    sources = [c.source for c in nb.cells]
+    # the assignment runs at the ci scale: a cell right after the parameters cell says so
+    i = next(k for k, c in enumerate(nb.cells) if 'scale = "book"' in c.source)
+    assert nb.cells[i + 1].source.startswith('scale = "ci"')
+    # the student stub defines exactly what the tests read, not the solution's helpers
+    (answer,) = [s for s in sources if "# BEGIN PROMPT" in s]
+    stub = answer.split("# END PROMPT")[0]
+    assert "y = ..." in stub and "helper" not in stub
+    assert "{ref}" not in "\n".join(sources)
+    manual = next(c for c in nb.cells if c.cell_type == "raw" and "ex_explain" in c.source)
+    assert "manual: true" in manual.source
+
+
+def test_parse_errors(tmp_path):
+    with pytest.raises(ValueError, match="no :label:"):
+        parse_chapter(write(tmp_path, HEADER + "\n```{exercise} No label\n\nText\n```\n"))
+    with pytest.raises(ValueError, match="unknown exercise"):
+        parse_chapter(write(tmp_path, HEADER + "\n```{solution} ex-none\n\nText\n```\n"))
+    with pytest.raises(ValueError, match="unclosed"):
+        parse_chapter(write(tmp_path, HEADER + "\n```{exercise} Open\n:label: ex-open\n\nText\n"))
+    with pytest.raises(ValueError, match="no exercises"):
+        master_notebook(write(tmp_path, HEADER))
+
+
+def test_every_chapter_has_an_autograded_exercise():
+    chapters = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
+    assert chapters
+    for path in chapters:
+        _, exercises = parse_chapter(path)
+        assert len(exercises) >= 3, path.name
+        assert any(e.autograded for e in exercises), f"{path.name} has no autograded exercise"
+
+
+@pytest.fixture(scope="module")
+def chapter1_assignment(tmp_path_factory):
+    out = tmp_path_factory.mktemp("assignments")
+    dest = coursework.assign(CHAPTER_1, out, check=False)
+    return dest
+
+
+def test_assignment_files(chapter1_assignment):
+    dest = chapter1_assignment
+    student = dest / "student" / "01_svd_dynamics.ipynb"
+    assert student.exists() and coursework.autograder_zip(dest).exists()
+    text = student.read_text()
+    assert "extra_epochs = ..." in text
+    assert "extra_epochs[layers] = float(t6 - t3)" not in text  # the solution is gone
+    assert "diagonal pair" not in text  # so is a written solution
+
+
+def test_reference_gets_full_marks(chapter1_assignment):
+    dest = chapter1_assignment
+    report = coursework.grade(dest, dest / "autograder" / "01_svd_dynamics.ipynb")
+    assert report.questions and report.score == report.possible
+
+
+def test_student_notebook_gets_zero(chapter1_assignment):
+    dest = chapter1_assignment
+    site = ROOT / "_build" / "results" / "01_svd_dynamics.json"  # the site's record of chapter 1
+    before = site.read_bytes() if site.exists() else None
+    report = coursework.grade(dest, dest / "student" / "01_svd_dynamics.ipynb")
+    assert report.questions and report.score == 0
+    # grading runs the chapter, but its record goes to a temporary directory, not the site's
+    assert (site.read_bytes() if site.exists() else None) == before
+
+
+def test_bad_submissions_get_a_clear_message(chapter1_assignment, tmp_path, capsys):
+    dest = chapter1_assignment
+    empty = tmp_path / "empty.ipynb"
+    empty.write_text("")
+    with pytest.raises(SubmissionError, match="is empty"):
+        coursework.grade(dest, empty)
+    garbage = tmp_path / "garbage.ipynb"
+    garbage.write_text("{not json")
+    with pytest.raises(SubmissionError, match="not a valid Jupyter notebook"):
+        coursework.grade(dest, garbage)
+    no_code = tmp_path / "nocode.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("hello")]
+    nbformat.write(nb, no_code)
+    with pytest.raises(SubmissionError, match="no code cells"):
+        coursework.grade(dest, no_code)
+    with pytest.raises(SubmissionError, match="does not exist"):
+        coursework.grade(dest, tmp_path / "missing.ipynb")
+    # the command line prints the message and exits with 2, no traceback
+    code = coursework.main(["grade", str(dest), str(empty)])
+    assert code == 2
+    assert "error: submission" in capsys.readouterr().err
+
+
+def test_broken_submission_is_graded_not_crashed(chapter1_assignment, tmp_path):
+    """A notebook whose answer cell raises still gets a report (zero for that question)."""
+    dest = chapter1_assignment
+    nb = nbformat.read(dest / "autograder" / "01_svd_dynamics.ipynb", as_version=4)
+    for cell in nb.cells:
+        if (
+            cell.cell_type == "code"
+            and "extra_epochs" in cell.source
+            and "assert" not in cell.source
+        ):
+            cell.source = "raise RuntimeError('half-finished work')\n" + cell.source
+    broken = tmp_path / "broken.ipynb"
+    nbformat.write(nb, broken)
+    report = coursework.grade(dest, broken)
+    assert report.questions and report.score == 0
+
+
+def test_unknown_chapter(tmp_path):
+    with pytest.raises(SubmissionError, match="no single assignment"):
+        coursework.grade("99", tmp_path / "x.ipynb", assignments=tmp_path)
