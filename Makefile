@@ -53,12 +53,12 @@ lint: $(STAMP)
 	@for f in $(CHAPTERS); do \
 	  $(BIN)/jupytext --quiet --from myst --to ipynb --set-kernel python3 -o $(CI_DIR)/src/$$(basename $${f%.md}).ipynb $$f; \
 	done
-	$(BIN)/ruff check src tests bench $(CI_DIR)/src/*.ipynb
-	$(BIN)/ruff format --check src tests bench $(CI_DIR)/src/*.ipynb
+	$(BIN)/ruff check src tests bench book/_ext $(CI_DIR)/src/*.ipynb
+	$(BIN)/ruff format --check src tests bench book/_ext $(CI_DIR)/src/*.ipynb
 
 # Format the library, the tests and the code cells of every chapter in place.
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff format src tests bench book/_ext
 	@for f in $(CHAPTERS); do $(BIN)/jupytext --quiet --pipe "$(BIN)/ruff format {}" $$f; done
 
 unit: $(STAMP)
