@@ -280,30 +280,32 @@ def simulate_gd(
         sigma11 = None if data.sigma11 is None else data.sigma11.astype(dtype)
         Ws = [np.ascontiguousarray(W) for W in Ws]
         buf = _two_layer_buffers(Ws, sigma31, sigma11, lr) if n_weights == 2 else None
-        # contiguous copies: numpy's batched matmul is slow on transposed views
-        Ut = torch.from_numpy(np.ascontiguousarray(np.swapaxes(data.U_hat, 1, 2)))
-        Vt = np.ascontiguousarray(np.swapaxes(data.V_hat, 1, 2))
-        UtW = np.empty(Vt.shape)
+        # Observations run in the working dtype (records are float64): in float32 a float64
+        # evaluation every few epochs would cost a large share of the run. Contiguous copies:
+        # numpy's batched matmul is slow on transposed views.
+        Ut = torch.from_numpy(np.ascontiguousarray(np.swapaxes(data.U_hat, 1, 2), dtype=dtype))
+        Vt = np.ascontiguousarray(np.swapaxes(data.V_hat, 1, 2), dtype=dtype)
+        UtW = np.empty(Vt.shape, dtype=dtype)
+        W_bar_d = W_bar.astype(dtype)
 
         def squared_distance(W, ref):  # sum over each run of (W - ref)^2, one temporary
             d = np.subtract(W, ref)
             np.square(d, out=d)
-            return d.sum(axis=(1, 2))
+            return d.sum(axis=(1, 2), dtype=np.float64)
 
         def observe(i):
-            W = (_product(Ws) if buf is None else torch.bmm(buf["W1"], buf["W0"]).numpy()).astype(
-                np.float64, copy=False
-            )
+            W = _product(Ws) if buf is None else torch.bmm(buf["W1"], buf["W0"]).numpy()
             torch.bmm(Ut, torch.from_numpy(W), out=torch.from_numpy(UtW))
             np.multiply(UtW, Vt, out=UtW)
-            strength[i] = UtW.sum(axis=2)
+            strength[i] = UtW.sum(axis=2, dtype=np.float64)
             if general_inputs:  # ||W X - Y||^2 = tr(W S11 W^T) - 2 tr(W S31^T) + ||Y||^2
+                W = W.astype(np.float64, copy=False)
                 fit = np.sum((W @ data.sigma11) * W, axis=(1, 2))
                 cross = np.sum(W * data.sigma31, axis=(1, 2))
                 train[i] = (fit - 2 * cross + norm_train) / norm_train
             else:
-                train[i] = squared_distance(W, data.sigma31) / norm_train
-            test[i] = squared_distance(W, W_bar) / norm_test
+                train[i] = squared_distance(W, sigma31) / norm_train
+            test[i] = squared_distance(W, W_bar_d) / norm_test
 
         def step():
             if buf is not None:
