@@ -100,7 +100,7 @@ def matmul_limit(cfg: dict, rng: np.random.Generator) -> dict:
             A = rng.standard_normal((B, n3, n1)).astype(dtype)
             Bm = rng.standard_normal((B, n1, n3)).astype(dtype)
             C = np.empty((B, n3, n3), dtype=dtype)
-            reps = max(1, int(2e8 // (2 * B * n3 * n1 * n3)))  # ~0.2 GFLOP per timing
+            reps = max(1, min(20000, int(1e9 // (2 * B * n3 * n1 * n3))))  # ~1 GFLOP per timing
 
             def run(A=A, Bm=Bm, C=C, reps=reps):
                 for _ in range(reps):
