@@ -407,11 +407,11 @@ def jacobian(cfg: dict, rng: np.random.Generator) -> dict:
 
 
 # ----------------------------------------------------------------------------- whole book
-def _record_row(path: Path, scale: str, source: str, wall_s: float | None = None) -> dict:
+def _record_row(path: Path, source: str, wall_s: float | None = None) -> dict:
     rec = json.loads(path.read_text())
     return {
         "chapter": rec["chapter"],
-        "scale": scale,
+        "scale": rec["scale"],
         "source": source,
         "wall_s": wall_s,
         "record_runtime_s": rec["runtime_s"],
@@ -439,7 +439,7 @@ def _run_chapters(sources: list[Path], scale: str, run_dir: Path) -> list[dict]:
             check=True, env=env,
         )  # fmt: skip
         wall = time.perf_counter() - t0
-        rows.append(_record_row(run_dir / "results" / f"{src.stem}.json", scale, "papermill", wall))
+        rows.append(_record_row(run_dir / "results" / f"{src.stem}.json", "papermill", wall))
     return rows
 
 
@@ -469,7 +469,7 @@ def whole_book(cfg: dict, out_dir: Path, *, book_scale: bool = False) -> dict:
         out["make_test_s"] = time.perf_counter() - t0
         out["make_test_log"] = str(log.relative_to(ROOT)) if log.is_relative_to(ROOT) else str(log)
         ci_dir = ROOT / "_build" / "ci" / "results"
-        rows += [_record_row(ci_dir / f"{src.stem}.json", "ci", "make test") for src in sources]
+        rows += [_record_row(ci_dir / f"{src.stem}.json", "make test") for src in sources]
     elif "ci" in cfg["book_scales"]:
         rows += _run_chapters(sources, "ci", out_dir / "ci")
     if "book" in cfg["book_scales"]:
@@ -478,7 +478,7 @@ def whole_book(cfg: dict, out_dir: Path, *, book_scale: bool = False) -> dict:
         if book_scale:
             rows += _run_chapters(sources, "book", out_dir / "book")
         elif all(p.exists() and json.loads(p.read_text()).get("scale") == "book" for p in found):
-            rows += [_record_row(p, "book", "make book") for p in found]
+            rows += [_record_row(p, "make book") for p in found]
         else:
             out["book_scale_missing"] = (
                 "no book-scale records in _build/results: run `make book` before `make bench`, "

@@ -38,6 +38,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,8 +97,8 @@ class Exercise:
 
 
 # ----------------------------------------------------------------------------- parsing
-def _split_markdown(text: str) -> list[tuple[str, str, str, str]]:
-    """Split markdown into ("text", text, "", "") and (directive, arg, options+body, "") pieces."""
+def _split_markdown(text: str) -> list[tuple[str, str, str]]:
+    """Split markdown into ("text", text, "") and (directive, arg, options+body) pieces."""
     lines = text.split("\n")
     pieces, plain, i = [], [], 0
     while i < len(lines):
@@ -116,12 +117,12 @@ def _split_markdown(text: str) -> list[tuple[str, str, str, str]]:
         if j == len(lines):
             raise ValueError(f"unclosed {{{m['name']}}} directive: {lines[i]!r}")
         if plain:
-            pieces.append(("text", "\n".join(plain), "", ""))
+            pieces.append(("text", "\n".join(plain), ""))
             plain = []
-        pieces.append((m["name"], m["arg"].strip(), "\n".join(lines[i + 1 : j]), ""))
+        pieces.append((m["name"], m["arg"].strip(), "\n".join(lines[i + 1 : j])))
         i = j + 1
     if plain:
-        pieces.append(("text", "\n".join(plain), "", ""))
+        pieces.append(("text", "\n".join(plain), ""))
     return pieces
 
 
@@ -157,6 +158,9 @@ def parse_chapter(path: str | Path) -> tuple[list, list[Exercise]]:
         cell.metadata["exercise"] = ex.label
         return cell
 
+    def sink() -> list:  # where the current cell goes: the chapter, or an exercise's part
+        return {"prompt": current.prompt, "solution": current.solution}[state] if state else cells
+
     for cell in nb.cells:
         if cell.cell_type == "code":
             tags = cell.metadata.get("tags", [])
@@ -164,26 +168,16 @@ def parse_chapter(path: str | Path) -> tuple[list, list[Exercise]]:
                 if current is None:
                     raise ValueError(f"{path}: an {TESTS_TAG} cell before any exercise")
                 current.tests.append(cell.source)
-            elif state == "prompt":
-                current.prompt.append(cell)
-            elif state == "solution":
-                current.solution.append(cell)
             else:
-                cells.append(cell)
+                sink().append(cell)
             continue
         if cell.cell_type != "markdown":
             cells.append(cell)
             continue
-        for kind, arg, block, _ in _split_markdown(cell.source):
+        for kind, arg, block in _split_markdown(cell.source):
             if kind == "text":
-                if not arg.strip():
-                    continue
-                if state == "prompt":
-                    current.prompt.append(_md(arg.strip("\n")))
-                elif state == "solution":
-                    current.solution.append(_md(arg.strip("\n")))
-                else:
-                    cells.append(_md(arg.strip("\n")))
+                if arg.strip():
+                    sink().append(_md(arg.strip("\n")))
                 continue
             options, body = _options_and_body(block)
             if kind in ("exercise", "exercise-start"):
@@ -247,15 +241,14 @@ def _question(ex: Exercise, points: int) -> list:
             + ("" if ex.autograded else "\nmanual: true")
         )
     ]
-    prompt = [c for c in ex.prompt]
+    # the parser made the prompt's markdown cells; code cells in a prompt are kept as they are
+    prompt = [_md(_plain_markdown(c.source)) if c.cell_type == "markdown" else c for c in ex.prompt]
     head = f"**Exercise `{ex.name}`: {ex.title}**"
     if prompt and prompt[0].cell_type == "markdown":
-        prompt[0] = _md(head + "\n\n" + _plain_markdown(prompt[0].source))
+        prompt[0] = _md(head + "\n\n" + prompt[0].source)
     else:
         prompt.insert(0, _md(head))
-    out += [
-        nbformat.v4.new_markdown_cell(c.source) if c.cell_type == "markdown" else c for c in prompt
-    ]
+    out += prompt
     out.append(_raw("# BEGIN SOLUTION"))
     if ex.autograded:
         code = "\n\n".join(c.source for c in ex.solution if c.cell_type == "code")
@@ -349,8 +342,6 @@ def assign(chapter: str | Path, out_dir: str | Path, *, check: bool = True) -> P
     dest = Path(out_dir) / chapter.stem
     master = dest / "master" / f"{chapter.stem}.ipynb"
     if dest.exists():
-        import shutil
-
         shutil.rmtree(dest)
     master.parent.mkdir(parents=True)
     nbformat.write(master_notebook(chapter), master)

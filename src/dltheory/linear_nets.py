@@ -275,10 +275,9 @@ def simulate_gd(
             if init == "aligned"
             else _random_init(data, hidden, n_weights, eps, rng)
         )
-        Ws = [W.astype(dtype) for W in Ws]
+        Ws = [np.ascontiguousarray(W, dtype=dtype) for W in Ws]  # torch views need C order
         sigma31 = data.sigma31.astype(dtype)
         sigma11 = None if data.sigma11 is None else data.sigma11.astype(dtype)
-        Ws = [np.ascontiguousarray(W) for W in Ws]
         buf = _two_layer_buffers(Ws, sigma31, sigma11, lr) if n_weights == 2 else None
         # Observations run in the working dtype (records are float64): in float32 a float64
         # evaluation every few epochs would cost a large share of the run. Contiguous copies:
@@ -299,9 +298,9 @@ def simulate_gd(
             np.multiply(UtW, Vt, out=UtW)
             strength[i] = UtW.sum(axis=2, dtype=np.float64)
             if general_inputs:  # ||W X - Y||^2 = tr(W S11 W^T) - 2 tr(W S31^T) + ||Y||^2
-                W = W.astype(np.float64, copy=False)
-                fit = np.sum((W @ data.sigma11) * W, axis=(1, 2))
-                cross = np.sum(W * data.sigma31, axis=(1, 2))
+                W64 = W.astype(np.float64, copy=False)
+                fit = np.sum((W64 @ data.sigma11) * W64, axis=(1, 2))
+                cross = np.sum(W64 * data.sigma31, axis=(1, 2))
                 train[i] = (fit - 2 * cross + norm_train) / norm_train
             else:
                 train[i] = squared_distance(W, sigma31) / norm_train
