@@ -12,6 +12,7 @@ STAMP    := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.md))
 CI_DIR   := _build/ci
 SCALE    ?= paper
+CHROMIUM ?= /usr/bin/chromium
 
 # The venv's tools first (the notebook kernel is the venv's python); progress bars off in batch runs.
 export PATH := $(BIN):$(PATH)
@@ -73,11 +74,41 @@ notebooks: lint
 	  --nbval-cell-timeout=900 -p no:cacheprovider -q $(CI_DIR)/run/*.ipynb
 	$(BIN)/python -m dltheory.record check --dir $(CI_DIR)/results --scale ci $(CHAPTERS)
 
+# Arguments are checked when make reads this file, before anything is installed, run or created: a bad
+# one stops make with a one-line message (exit 2). SCALES must list the scales of dltheory.config
+# (tests/test_environment.py keeps them in step).
+SCALES  := ci book paper
+CH_SRC  := $(filter $(CHAPTERS),$(wildcard book/$(CH)_*.md))
+CH_HELP := give the two digits of one of: $(notdir $(CHAPTERS:.md=))
+ifneq ($(filter chapter grade,$(MAKECMDGOALS)),)
+  ifeq ($(strip $(CH)),)
+    $(error usage: make chapter CH=01 [SCALE=paper|book|ci]; make grade CH=01 SUB=submission.ipynb)
+  endif
+  ifneq ($(words $(CH_SRC)),1)
+    $(error no chapter CH=$(CH): $(CH_HELP))
+  endif
+endif
+ifneq ($(filter chapter,$(MAKECMDGOALS)),)
+  ifeq ($(filter $(SCALES),$(SCALE)),)
+    $(error SCALE must be one of $(SCALES), got '$(SCALE)')
+  endif
+endif
+ifneq ($(filter grade,$(MAKECMDGOALS)),)
+  ifeq ($(wildcard $(SUB)),)
+    $(error usage: make grade CH=01 SUB=submission.ipynb (no file SUB='$(SUB)'))
+  endif
+endif
+ifneq ($(filter test-site,$(MAKECMDGOALS)),)
+  ifeq ($(wildcard _build/html/index.html),)
+    $(error no built site: run make book first)
+  endif
+  ifeq ($(wildcard $(CHROMIUM)),)
+    $(error no Chromium at CHROMIUM=$(CHROMIUM): run make chromium, or set CHROMIUM)
+  endif
+endif
+
 chapter: $(STAMP)
-	@test -n "$(CH)" || { echo "usage: make chapter CH=01 [SCALE=paper]"; exit 2; }
-	@src=$$(ls book/$(CH)_*.md 2>/dev/null | head -1); \
-	test -n "$$src" || { echo "no chapter book/$(CH)_*.md"; exit 2; }; \
-	name=$$(basename $${src%.md}); out=_build/chapters/$(SCALE); mkdir -p $$out; \
+	@src=$(CH_SRC); name=$$(basename $${src%.md}); out=_build/chapters/$(SCALE); mkdir -p $$out; \
 	$(BIN)/jupytext --quiet --from myst --to ipynb --set-kernel python3 -o $$out/$$name.src.ipynb $$src; \
 	DLTHEORY_RESULTS_DIR=$(CURDIR)/$$out/results $(BIN)/papermill --cwd book -p scale $(SCALE) \
 	  $$out/$$name.src.ipynb $$out/$$name.ipynb; \
@@ -96,19 +127,16 @@ assignments: $(STAMP)
 	$(BIN)/python -m dltheory.coursework assign --out $(ASSIGNMENTS) $(CHAPTERS)
 
 grade: $(STAMP)
-	@test -n "$(CH)" -a -n "$(SUB)" || { echo "usage: make grade CH=01 SUB=submission.ipynb"; exit 2; }
 	$(BIN)/python -m dltheory.coursework grade --assignments $(ASSIGNMENTS) $(CH) $(SUB)
 
 # The site in a real browser: Playwright drives Debian's Chromium (never a downloaded browser)
 # against _build/html served on localhost. Screenshots go to _build/screenshots/.
-CHROMIUM ?= /usr/bin/chromium
 chromium:
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 	@$(CHROMIUM) --version
 
 test-site: $(STAMP)
-	@test -f _build/html/index.html || { echo "no built site: run make book first"; exit 2; }
 	DLTHEORY_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/site -q -p no:cacheprovider
 
 clean:

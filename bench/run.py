@@ -50,6 +50,7 @@ FULL = dict(
     book_chapters=None,  # every chapter
     book_scales=("ci", "book"),
     make_test=True,
+    load_chapter="02",
 )
 QUICK = dict(
     n_in=20,
@@ -74,6 +75,7 @@ QUICK = dict(
     book_chapters=("01",),
     book_scales=("ci",),
     make_test=False,
+    load_chapter="01",
 )
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -488,6 +490,35 @@ def whole_book(cfg: dict, out_dir: Path, *, book_scale: bool = False) -> dict:
     return out
 
 
+# ----------------------------------------------------------------------------- under load
+_SPIN = "while True: pass"
+
+
+def under_load(cfg: dict, out_dir: Path) -> dict:
+    """One chapter at the ci scale alone, then beside one competing CPU-bound process.
+
+    The book's thread policy (:mod:`dltheory.threads`) is what keeps ``slowdown`` near 1 on a
+    machine with a core to spare for the competitor; a threaded kernel that waits for a busy core
+    would show here as a slowdown of several times.
+    """
+    src = next((ROOT / "book").glob(f"{cfg['load_chapter']}_*.md"))
+    alone = _run_chapters([src], "ci", out_dir / "alone")[0]["wall_s"]
+    spin = subprocess.Popen([sys.executable, "-c", _SPIN])
+    try:
+        loaded = _run_chapters([src], "ci", out_dir / "loaded")[0]["wall_s"]
+    finally:
+        spin.kill()
+        spin.wait()
+    return {
+        "chapter": src.stem,
+        "competitors": 1,
+        "cpus": os.cpu_count(),
+        "alone_s": alone,
+        "loaded_s": loaded,
+        "slowdown": loaded / alone,
+    }
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -498,6 +529,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--skip-jacobian", action="store_true")
     parser.add_argument(
         "--skip-book", action="store_true", help="skip the whole-book chapter and make-test timings"
+    )
+    parser.add_argument(
+        "--skip-load", action="store_true", help="skip the chapter run beside a competing process"
+    )
+    parser.add_argument(
+        "--only-load", action="store_true", help="run only the chapter under load (about 2 minutes)"
     )
     parser.add_argument(
         "--book-scale",
@@ -520,6 +557,13 @@ def main(argv: list[str] | None = None) -> dict:
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
     }
     sections = {}
+    runs = Path(args.out).resolve().parent / "bench_runs"
+    if not args.skip_load:
+        t0 = time.perf_counter()
+        result["under_load"] = under_load(cfg, runs / "under_load")
+        sections["under_load"] = time.perf_counter() - t0
+    if args.only_load:
+        return _write(result, sections, t_start, Path(args.out))
     t0 = time.perf_counter()
     result["matmul_limit_gflops"] = matmul_limit(cfg, rng)
     sections["matmul"] = time.perf_counter() - t0
@@ -535,13 +579,14 @@ def main(argv: list[str] | None = None) -> dict:
         sections["jacobian"] = time.perf_counter() - t0
     if not args.skip_book:
         t0 = time.perf_counter()
-        result["whole_book"] = whole_book(
-            cfg, Path(args.out).resolve().parent / "bench_runs", book_scale=args.book_scale
-        )
+        result["whole_book"] = whole_book(cfg, runs, book_scale=args.book_scale)
         sections["whole_book"] = time.perf_counter() - t0
+    return _write(result, sections, t_start, Path(args.out))
+
+
+def _write(result: dict, sections: dict, t_start: float, out: Path) -> dict:
     sections["total"] = time.perf_counter() - t_start
     result["wall_s"] = sections
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     _summary(result, out)
@@ -549,10 +594,18 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _summary(res: dict, out: Path) -> None:
+    print(f"bench ({res['mode']}) -> {out}  total {res['wall_s']['total']:.1f} s")
+    if "under_load" in res:
+        u = res["under_load"]
+        print(
+            f"  {u['chapter']} at ci: {u['alone_s']:.1f} s alone, {u['loaded_s']:.1f} s beside one "
+            f"CPU-bound process ({u['slowdown']:.2f}x)"
+        )
+    if "matmul_limit_gflops" not in res:
+        return
     lim = res["matmul_limit_gflops"]
     dl = res["deep_linear"]
     r = dl["ratios"]
-    print(f"bench ({res['mode']}) -> {out}  total {res['wall_s']['total']:.1f} s")
     for dt in ("float64", "float32"):
         print(f"  matmul limit {dt}: " + ", ".join(f"{k} {v:.1f}" for k, v in lim[dt].items()))
     a = dl["a_plain_loop"]

@@ -21,9 +21,13 @@ def test_bench_quick(tmp_path):
         "scaling",
         "jacobian",
         "whole_book",
+        "under_load",
         "wall_s",
     ):
         assert key in res
+    load = res["under_load"]
+    assert load["alone_s"] > 0 and load["loaded_s"] > 0
+    assert load["slowdown"] == load["loaded_s"] / load["alone_s"]
     for dtype in ("float64", "float32"):
         assert res["matmul_limit_gflops"][dtype]["sim_shape_best"] > 0
     dl = res["deep_linear"]

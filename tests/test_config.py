@@ -18,7 +18,7 @@ def test_scales_are_frozen():
 
 
 def test_unknown_scale_raises():
-    with pytest.raises(ValueError, match="scale must be one of"):
+    with pytest.raises(ValueError, match="scale name must be one of"):
         scale("huge")
 
 

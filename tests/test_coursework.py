@@ -231,5 +231,27 @@ def test_broken_submission_is_graded_not_crashed(chapter1_assignment, tmp_path):
 
 
 def test_unknown_chapter(tmp_path):
+    sub = tmp_path / "x.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1")]
+    nbformat.write(nb, sub)
     with pytest.raises(SubmissionError, match="no single assignment"):
-        coursework.grade("99", tmp_path / "x.ipynb", assignments=tmp_path)
+        coursework.grade("99", sub, assignments=tmp_path)
+
+
+@pytest.mark.parametrize("chapter", [".", "..", "", "book", "README.md"])
+def test_assign_rejects_a_path_that_is_not_a_chapter_and_deletes_nothing(tmp_path, chapter):
+    keep = tmp_path / "keep.txt"
+    keep.write_text("mine")
+    with pytest.raises(ValueError, match="chapter"):
+        coursework.assign(chapter, tmp_path, check=False)
+    assert keep.read_text() == "mine"
+
+
+def test_assign_never_replaces_a_folder_it_did_not_write(tmp_path):
+    foreign = tmp_path / CHAPTER_1.stem
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not an assignment"):
+        coursework.assign(CHAPTER_1, tmp_path, check=False)
+    assert (foreign / "notes.txt").read_text() == "mine"

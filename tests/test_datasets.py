@@ -71,3 +71,18 @@ def test_stacking_is_class_major():
     assert y[2 * 3 + 0] == 1 and y[0 * 3 + 1] == 1 and y[1 * 3 + 2] == 1
     with pytest.raises(ValueError, match="Y"):
         stack_classes(np.zeros(3))
+
+
+def test_label_helpers_refuse_non_integer_classes(rng):
+    labels = np.arange(4)
+    for bad in (True, "0.5"):  # a bool or a string is not a fraction, even where float() accepts it
+        with pytest.raises(ValueError, match="rho"):
+            corrupt_labels(labels, bad, num_classes=4, rng=rng)
+    with pytest.raises(ValueError, match="labels"):
+        one_hot(np.array([0.0, 1.0]), 3)
+    with pytest.raises(ValueError, match="labels"):
+        split_by_class(np.array([0.0, 1.0, 1.0]), 1, rng=rng)
+    with pytest.raises(ValueError, match="rng"):
+        split_by_class(labels, 1, rng=0)
+    with pytest.raises(ValueError, match="Y"):
+        stack_classes(np.full((2, 3), np.nan))

@@ -151,3 +151,38 @@ def test_linearised_residual_is_exact_for_the_linear_model(rng):
         w -= lr * J.T @ r
     pred = linearised_residual(np.arange(20), spec, -y, lr)
     np.testing.assert_allclose(np.array(res) @ U, pred, atol=1e-12)
+
+
+def test_top_singular_default_start_vector_is_seed_zero(rng):
+    # the docstring promises rng=None means np.random.default_rng(0): reproducible without an rng
+    net = two_layer_net(4, 8, 3, rng=rng)
+    jac = JacobianOperator(net, _data(rng, n=6, d=4))
+    a = top_singular(jac, 3, frobenius=False)
+    b = top_singular(jac, 3, frobenius=False, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(a.s, b.s)
+    np.testing.assert_array_equal(a.U, b.U)
+    with pytest.raises(ValueError, match="rng"):
+        top_singular(jac, 3, rng=0)
+    with pytest.raises(ValueError, match="tol"):
+        top_singular(jac, 3, tol=-1.0)
+
+
+def test_projections_need_unit_columns_and_matching_sizes(rng):
+    Q, _ = np.linalg.qr(rng.standard_normal((6, 3)))
+    with pytest.raises(ValueError, match="orthonormal"):
+        label_energy(2 * Q, rng.standard_normal(6))
+    with pytest.raises(ValueError, match="orthonormal"):
+        split_residual(2 * Q, rng.standard_normal(6))
+    U, s, _ = np.linalg.svd(rng.standard_normal((6, 9)), full_matrices=False)
+    from dltheory.jacobian import Spectrum
+
+    spec = Spectrum(s=s, U=U, frobenius_sq=float(np.sum(s**2)))
+    with pytest.raises(ValueError, match="r0"):
+        linearised_residual(np.arange(3.0), spec, np.ones(5), 0.01)
+    net = two_layer_net(3, 4, 2, rng=rng)
+    with pytest.raises(ValueError, match="X"):
+        JacobianOperator(net, np.ones((4, 5)))  # d = 3
+    with pytest.raises(ValueError, match="X"):
+        two_layer_gram(net, np.ones((4, 5)))
+    with pytest.raises(ValueError, match="X"):
+        JacobianOperator(net, np.full((4, 3), np.nan))

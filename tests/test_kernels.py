@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import EXACT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dltheory.kernels import (
     TwoLayerParams,
@@ -210,3 +212,63 @@ def test_polynomial_task_moments_and_index():
     assert abs(y.mean()) < 0.05 and abs(y.var() - 1) < 0.06
     Xb, yb = polynomial_task(np.stack([beta, -beta]), 5, rng=rng)
     assert Xb.shape == (2, 5, D) and yb.shape == (2, 5)
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu"])
+def test_unstable_steps_raise_instead_of_returning_nan(rng, activation):
+    # lr = 100 is far beyond 2 / (largest NTK eigenvalue): before, train returned NaN losses silently
+    X, y = _task(rng, 8)
+    p = init_params(D, 5, rng=rng)
+    with pytest.raises(ValueError, match="lr = 100"):
+        train(p, X, y, gamma=1.0, lam=0.1, lr=100.0, steps=20, activation=activation)
+
+
+@settings(max_examples=20)
+@given(
+    seed=st.integers(0, 10**6),
+    gamma=st.floats(0.5, 2.0),
+    lam=st.floats(0.0, 1.0),
+    elastic=st.sampled_from([0.0, 0.5]),
+    activation=st.sampled_from(["linear", "relu"]),
+)
+def test_stable_steps_stay_below_the_flow_bound(seed, gamma, lam, elastic, activation):
+    # The flow is theta' = -N gamma^2 grad V with V = L + (lam |theta|^2 + delta |theta - theta_s|^2) /
+    # (2 N gamma^2), so L(t) <= V(0); small Euler steps descend V too. The divergence check of train rests
+    # on this bound: a stable run must never come near it (no false alarm), and the bound must hold.
+    g = np.random.default_rng(seed)
+    X, y = _task(g, 8)
+    p = init_params(D, 5, rng=g)
+    anchor = init_params(D, 5, rng=g)
+    run = train(
+        p, X, y, gamma=gamma, lam=lam, lr=0.01, steps=60, activation=activation,
+        anchor=anchor, elastic=elastic, record_every=1,
+    )  # fmt: skip
+    reg = lam * (p.w.square().sum() + p.z.square().sum()) + elastic * (
+        (p.w - anchor.w).square().sum() + (p.z - anchor.z).square().sum()
+    )
+    bound = run.loss[0] + float(reg) / (2 * p.width * gamma**2)
+    assert np.all(np.isfinite(run.loss))
+    assert run.loss.max() <= bound * (1 + 1e-12)
+
+
+def test_new_argument_checks(rng):
+    X, y = _task(rng, 6)
+    p = init_params(D, 4, rng=rng)
+    with pytest.raises(ValueError, match="z must have shape"):
+        TwoLayerParams(p.w, p.z[:-1])
+    with pytest.raises(ValueError, match="w must be finite"):
+        TwoLayerParams(torch.full_like(p.w, float("nan")), p.z)
+    # one network cannot be trained on a batch of data sets: its weights are updated in place
+    with pytest.raises(ValueError, match="batch"):
+        train(p, torch.stack([X, X]), torch.stack([y, y]), gamma=1.0, lam=0.1, lr=0.01, steps=1)
+    with pytest.raises(ValueError, match="anchor"):
+        train(p, X, y, gamma=1.0, lam=0.1, lr=0.01, steps=1, anchor=init_params(D, 5, rng=rng))
+    with pytest.raises(ValueError, match="anchor"):
+        velocity(p, X, y, gamma=1.0, lam=0.1, activation="linear", elastic=0.5)
+    with pytest.raises(ValueError, match="alpha"):
+        aligned_teachers(D, "0.5", rng=rng)
+    with pytest.raises(ValueError, match="positive"):
+        binary_labels([1, 2], (1.5,))
+    # velocity has no in-place update, so a batch of data sets for one network is fine
+    dw, dz, delta = velocity(p, torch.stack([X, X]), y, gamma=1.0, lam=0.1, activation="linear")
+    assert dz.shape == (2, 4) and delta.shape == (2, 6)

@@ -69,9 +69,7 @@ def test_train_gd_decreases_loss_and_validates(rng):
     X = rng.standard_normal((10, 4))
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     Y = np.eye(2)[rng.integers(0, 2, 10)]
-    threads = torch.get_num_threads()
     rec = train_gd(net, X, Y, lr=0.05, steps=50, record_steps=[0, 25, 50])
-    assert torch.get_num_threads() == threads  # single_threaded() restores the setting
     assert rec.steps.tolist() == [0, 25, 50] and rec.loss[-1] < rec.loss[0]
     assert np.all(np.isnan(rec.test_acc))
     with pytest.raises(ValueError, match="lr"):
@@ -80,3 +78,23 @@ def test_train_gd_decreases_loss_and_validates(rng):
         train_gd(net, X, Y, lr=0.1, steps=5, record_steps=[3, 1])
     with pytest.raises(ValueError, match="X_test"):
         train_gd(net, X, Y, lr=0.1, steps=1, X_test=X)
+
+
+def test_train_gd_raises_on_divergence_and_checks_shapes(rng):
+    # lr = 100 multiplies the error every step: before, the loss grew to inf/NaN without a word
+    X = rng.standard_normal((8, 4))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    Y = np.eye(3)[rng.integers(0, 3, 8)]
+    with pytest.raises(ValueError, match="lr = 100"):
+        train_gd(two_layer_net(4, 6, 3, rng=rng), X, Y, lr=100.0, steps=50)
+    net = two_layer_net(4, 6, 3, rng=rng)
+    with pytest.raises(ValueError, match="Y"):
+        train_gd(net, X, Y[:, :2], lr=0.1, steps=1)  # the net has 3 outputs
+    with pytest.raises(ValueError, match="X"):
+        train_gd(net, X[:, :3], Y, lr=0.1, steps=1)
+    with pytest.raises(ValueError, match="record_steps"):
+        train_gd(net, X, Y, lr=0.1, steps=5, record_steps=[0.5, 2.0])
+    with pytest.raises(ValueError, match="labels_test"):
+        train_gd(net, X, Y, lr=0.1, steps=1, X_test=X, labels_test=np.full(8, 3))
+    with pytest.raises(ValueError, match="dtype"):
+        two_layer_net(4, 6, 3, rng=rng, dtype=torch.int64)

@@ -1,9 +1,12 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dltheory.record import ClaimFailed, Record, load_records, main, records_table
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +97,136 @@ def test_savefig(results_in_tmp):
     path = Record("99_demo", scale="ci", seed=0).savefig(fig, "line")
     plt.close(fig)
     assert path == results_in_tmp / "figures" / "99_demo" / "line.png" and path.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "add, name",
+    [
+        (lambda r: r.check_close("x", predicted=1.0, measured=1.0, rel=float("inf")), "rel"),
+        (lambda r: r.check_close("x", predicted=1.0, measured=1.0, rel=0.0), "rel"),
+        (lambda r: r.check_close("x", predicted=1.0, measured=1.0, abs=-1.0), "abs"),
+        (lambda r: r.check_close("x", predicted=1.0, measured=1.0, abs=float("nan")), "abs"),
+        (lambda r: r.check_below("x", measured=1.0, bound=float("inf")), "bound"),
+        (lambda r: r.check_above("x", measured=1.0, bound=float("nan")), "bound"),
+    ],
+)
+def test_tolerances_are_validated(add, name):
+    with pytest.raises(ValueError, match=name):
+        add(Record("99_demo", scale="ci", seed=0))
+
+
+@pytest.mark.parametrize(
+    "add",
+    [
+        lambda r: r.check_equal("x", predicted=float("nan"), measured=float("nan")),
+        lambda r: r.check_equal("x", predicted=[1.0, float("inf")], measured=[1.0, float("inf")]),
+        lambda r: r.check_close("x", predicted=float("nan"), measured=1.0, abs=1.0),
+        lambda r: r.check_below("x", measured=float("nan"), bound=1.0),
+    ],
+)
+def test_non_finite_never_passes(add):
+    rec = Record("99_demo", scale="ci", seed=0)
+    assert not add(rec).passed
+
+
+@pytest.mark.parametrize("name", ["", "..", "../../x", "a/b", ".hidden", None, 3])
+def test_chapter_and_figure_names_are_validated(name):
+    with pytest.raises(ValueError, match="chapter"):
+        Record(name, scale="ci", seed=0)
+    with pytest.raises(ValueError, match="name"):
+        Record("99_demo", scale="ci", seed=0).savefig(None, name)
+
+
+def _write(directory, name, record):
+    (directory / f"{name}.json").write_text(json.dumps(record))
+
+
+def _passing(name):
+    rec = Record(name, scale="ci", seed=0)
+    rec.check_close("a", predicted=1.0, measured=1.01, rel=0.05)
+    return rec
+
+
+def test_check_recomputes_verdicts_and_rejects_non_finite(results_in_tmp, capsys):
+    good = _passing("90_good").to_dict()
+    _write(results_in_tmp, "90_good", good)
+    assert main(["check", "90_good"]) == 0
+    for bad_claim in (
+        {"measured": "nan"},  # a NaN measurement stored beside passed: true
+        {"measured": 2.0},  # outside the tolerance, flag says passed
+        {"tolerance": {"rel": "inf"}},
+        {"tolerance": {"abs": 0.0}},
+        {"tolerance": {"rel": -1.0}},
+        {"tolerance": {"bogus": 1.0}},
+    ):
+        rec = json.loads(json.dumps(good))
+        rec["claims"][0].update(bad_claim)
+        _write(results_in_tmp, "90_good", rec)
+        assert main(["check", "90_good"]) == 1, bad_claim
+    rec = json.loads(json.dumps(good))
+    rec["claims"][0]["passed"] = False  # a correct claim whose stored flag says otherwise
+    _write(results_in_tmp, "90_good", rec)
+    assert main(["check", "90_good"]) == 1
+    assert "disagrees" in capsys.readouterr().err
+
+
+def test_check_rejects_stale_records(results_in_tmp, capsys):
+    rec = _passing("91_stale").to_dict()
+    rec["library_sha256"] = "0" * 64  # written by another version of the library
+    _write(results_in_tmp, "91_stale", rec)
+    assert main(["check", "91_stale"]) == 1
+    assert "older than the library" in capsys.readouterr().err
+
+
+def test_check_rejects_record_of_changed_chapter_source(results_in_tmp, capsys):
+    # chapter 01's record must carry the hash of book/01_*.md as it is now
+    chapter = sorted(p.stem for p in (ROOT / "book").glob("01_*.md"))[0]
+    rec = _passing(chapter).to_dict()
+    assert rec["source_sha256"] is not None
+    _write(results_in_tmp, chapter, rec)
+    assert main(["check", chapter]) == 0
+    rec["source_sha256"] = "f" * 64
+    _write(results_in_tmp, chapter, rec)
+    assert main(["check", chapter]) == 1
+    assert "older than the chapter's source" in capsys.readouterr().err
+
+
+def test_rerun_that_dies_leaves_no_record(results_in_tmp):
+    _passing("92_rerun").finish()
+    assert (results_in_tmp / "92_rerun.json").is_file()
+    Record("92_rerun", scale="ci", seed=0)  # a rerun starts ... and dies before finish()
+    assert main(["check", "92_rerun"]) == 1
+
+
+def test_corrupt_record_is_one_line_and_others_are_still_checked(results_in_tmp, capsys):
+    _passing("93_ok").finish()
+    (results_in_tmp / "94_corrupt.json").write_text('{"chapter": "94_corrupt", "cla')
+    (results_in_tmp / "95_list.json").write_text("[1, 2]")
+    assert main(["check", "94_corrupt", "95_list", "93_ok"]) == 1
+    out = capsys.readouterr()
+    err = [line for line in out.err.splitlines() if line]
+    assert len(err) == 2 and "corrupt record" in err[0] and "95_list" in err[1]
+    assert "93_ok: 1 claims" in out.out
+    with pytest.raises(ValueError, match="corrupt record"):
+        load_records(results_in_tmp)
+
+
+def test_save_is_atomic(results_in_tmp, monkeypatch):
+    rec = _passing("96_atomic")
+    path = rec.save()
+    before = path.read_text()
+
+    def broken_replace(*a, **k):
+        raise RuntimeError("interrupted between the write and the rename")
+
+    rec.check_close("b", predicted=1.0, measured=1.0, rel=0.01)
+    monkeypatch.setattr("dltheory.record.os.replace", broken_replace)
+    with pytest.raises(RuntimeError):
+        rec.save()
+    assert path.read_text() == before
+    assert [p.name for p in results_in_tmp.iterdir()] == [path.name]
+
+
+def test_check_cli_rejects_path_like_names():
+    with pytest.raises(SystemExit):
+        main(["check", "../x.json/.."])

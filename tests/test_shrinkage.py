@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 from conftest import EXACT
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dltheory.shrinkage import (
     empirical_best_strengths,
@@ -253,3 +255,39 @@ def test_learner_errors_match_the_single_estimators(rng):
     for name, e in errors.items():
         assert np.all(errors["best"] <= e + 1e-12), name
     np.testing.assert_allclose(s_hat, data.s_hat)
+
+
+@given(
+    n_out=st.integers(2, 6),
+    extra=st.integers(0, 6),
+    seed=st.integers(0, 2**32 - 1),
+    spike=st.floats(0.0, 6.0),
+    scale=st.floats(1e-3, 1e3),
+)
+def test_no_rule_increases_a_singular_value(n_out, extra, seed, spike, scale):
+    # Every data-driven rule keeps the data's singular vectors and shrinks: 0 <= s <= s_hat mode by
+    # mode (the optimal shrinker maps s_hat to s_bar O(s_bar) with s_bar < s_hat and O <= 1).
+    rng = np.random.default_rng(seed)
+    n_in = n_out + extra
+    x = rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)
+    x += (
+        spike
+        * np.outer(rng.standard_normal(n_out), rng.standard_normal(n_in))
+        / np.sqrt(n_in * n_out)
+    )
+    x *= scale
+    val = x + scale * rng.standard_normal(x.shape) / np.sqrt(n_in)
+    tol = 1e-12 * scale
+    for est in (
+        plugin_estimate(x),
+        plugin_estimate(x, noise_std=scale),
+        hard_threshold_estimate(x),
+        soft_threshold_estimate(x),
+        truncated_svd(x, 1),
+        ridge_estimate(x, val)[0],
+    ):
+        assert np.all(np.isfinite(est.s))
+        assert np.all(est.s >= 0.0)
+        assert np.all(est.s <= est.s_hat + tol)
+        # and the estimate is the data's singular vectors with those strengths
+        assert np.linalg.norm(est.W) == pytest.approx(np.linalg.norm(est.s), rel=1e-9, abs=tol)

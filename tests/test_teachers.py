@@ -79,3 +79,25 @@ def test_data_from_targets(rng):
     )
     with pytest.raises(ValueError, match="sigma31"):
         data_from_targets(teacher, targets[:, :5], noise_std=1.0)
+
+
+def test_rng_must_be_a_generator():
+    # Before: an integer seed failed deep inside with an AttributeError that did not name rng.
+    for call in (
+        lambda r: haar_stiefel(5, 3, rng=r),
+        lambda r: low_rank_teacher(6, 4, [1.0], rng=r),
+    ):
+        with pytest.raises(TypeError, match="rng must be a numpy Generator"):
+            call(0)
+
+
+def test_noise_std_must_be_a_real_number(rng):
+    # Before: float(True) and float("1.0") were accepted as noise levels.
+    teacher = low_rank_teacher(6, 4, [1.0], rng=rng)
+    for bad in (True, "1.0"):
+        with pytest.raises(ValueError, match="noise_std"):
+            noisy_data(teacher, noise_std=bad, rng=rng)
+        with pytest.raises(ValueError, match="noise_std"):
+            data_from_targets(teacher, teacher.W, noise_std=bad)
+    with pytest.raises(ValueError, match="teacher"):
+        noisy_data(teacher.W, rng=rng)

@@ -187,3 +187,22 @@ def test_invalid_data_arguments_raise(pair, rng):
     single = noisy_data(low_rank_teacher(N1, N3, [[2.0]], rng=rng), rng=rng)
     err = empirical_block_error(single, np.zeros((1, 1, N3)), block=single.teacher)
     np.testing.assert_allclose(err, 1.0)
+
+
+def test_select_runs_rejects_runs_outside_the_batch(pair):
+    # Before: an out-of-range index raised a bare IndexError, a lone integer dropped the run axis
+    # and a short mask raised numpy's IndexError; each now names runs.
+    for bad in (np.array([pair.batch]), 0, np.array([True, False]), np.array([0.5]), "x"):
+        with pytest.raises(ValueError, match="runs"):
+            select_runs(pair, bad)
+    np.testing.assert_array_equal(select_runs(pair, np.array([-1])).q, pair.q[-1:])
+    assert select_runs(pair, []).batch == 0
+
+
+def test_block_error_needs_a_nonzero_block(rng):
+    # A task B of strength 0 is a valid task pair, but its block error would divide by 0.
+    zero_b = aligned_task_pair(N1, N3, 3.0, 0.0, 0.5, rng=rng)
+    _, joint = task_pair_data(zero_b, rng=rng)
+    strength = np.zeros((2, 1, 2))
+    with pytest.raises(ValueError, match="nonzero"):
+        empirical_block_error(joint, strength, block=zero_b.task_b, first_row=N3)

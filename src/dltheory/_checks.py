@@ -7,14 +7,46 @@ from collections.abc import Sequence
 import numpy as np
 
 
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type. Both a ``TypeError`` and a ``ValueError`` (as numpy's ``AxisError``
+    is both an ``IndexError`` and a ``ValueError``), so callers catching either see it."""
+
+
+def check_real(name: str, value) -> float:
+    """Return ``value`` as a finite float; a bool, a string or anything not a real number is rejected."""
+    if isinstance(value, bool | np.bool_ | str | bytes) or not isinstance(
+        value, int | float | np.integer | np.floating | np.ndarray
+    ):
+        raise ArgumentTypeError(f"{name} must be a real number, got {value!r}")
+    if isinstance(value, np.ndarray) and (value.ndim != 0 or value.dtype.kind not in "iuf"):
+        raise ArgumentTypeError(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
 def check_positive(name: str, value) -> float:
-    """Return ``value`` as float, raising ``ValueError`` unless it is finite and > 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not np.isfinite(v) or v <= 0:
+    """Return ``value`` as float, raising ``ValueError`` unless it is a finite number > 0."""
+    v = check_real(name, value)
+    if v <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return v
+
+
+def check_nonneg(name: str, value) -> float:
+    """Return ``value`` as float, raising ``ValueError`` unless it is a finite number >= 0."""
+    v = check_real(name, value)
+    if v < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+def check_in_range(name: str, value, lo: float, hi: float) -> float:
+    """Return ``value`` as float, raising ``ValueError`` unless ``lo <= value <= hi``."""
+    v = check_real(name, value)
+    if not lo <= v <= hi:
+        raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}], got {value!r}")
     return v
 
 
@@ -35,8 +67,18 @@ def check_choice(name: str, value, choices: Sequence[str]) -> str:
 def as_float_array(
     name: str, value, *, nonneg: bool = False, ndim: int | None = None
 ) -> np.ndarray:
-    """Convert to a finite float array, checking sign and number of dimensions."""
-    arr = np.asarray(value, dtype=float)
+    """Convert to a finite float array, checking sign and number of dimensions.
+
+    Booleans and strings are rejected (``True`` is not the number 1 here), with an
+    :class:`ArgumentTypeError` naming the argument.
+    """
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name} must be an array of real numbers, got {value!r}") from None
+    if raw.dtype.kind not in "iuf":
+        raise ArgumentTypeError(f"{name} must be an array of real numbers, got dtype {raw.dtype}")
+    arr = raw.astype(float, copy=False)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

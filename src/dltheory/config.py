@@ -378,5 +378,5 @@ def scale(name: str | None = None) -> Scale:
     """
     name = default_scale_name() if name is None else name
     if name not in get_args(ScaleName):
-        raise ValueError(f"scale must be one of {get_args(ScaleName)}, got {name!r}")
+        raise ValueError(f"scale name must be one of {get_args(ScaleName)}, got {name!r}")
     return SCALES[name]

@@ -149,7 +149,7 @@ def parse_chapter(path: str | Path) -> tuple[list, list[Exercise]]:
     """
     import jupytext
 
-    nb = jupytext.read(Path(path), fmt="md:myst")
+    nb = jupytext.read(_chapter_source(path), fmt="md:myst")
     cells, exercises = [], {}
     state, current = None, None  # state: None | "prompt" | "solution"
 
@@ -278,7 +278,13 @@ def _question(ex: Exercise, points: int) -> list:
 
 def master_notebook(path: str | Path, *, scale: str = ASSIGNMENT_SCALE, points: int = 1):
     """An otter-grader master notebook for one chapter: the chapter at ``scale``, exercises as questions."""
-    path = Path(path)
+    from dltheory.config import SCALES
+
+    path = _chapter_source(path)
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {tuple(SCALES)}, got {scale!r}")
+    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
+        raise ValueError(f"points must be an integer >= 1, got {points!r}")
     cells, exercises = parse_chapter(path)
     if not exercises:
         raise ValueError(f"{path}: the chapter has no exercises")
@@ -332,19 +338,45 @@ def autograder_zip(directory: str | Path) -> Path:
     return zips[-1]
 
 
+_STEM = re.compile(r"[0-9]{2}_[A-Za-z0-9_-]+")
+
+
+def _chapter_source(chapter) -> Path:
+    """``chapter`` as the path of an existing chapter source ``NN_name.md``, or a ``ValueError``."""
+    if not isinstance(chapter, str | os.PathLike) or not str(chapter):
+        raise ValueError(
+            f"chapter must be the path of a chapter source NN_name.md, got {chapter!r}"
+        )
+    path = Path(chapter)
+    if path.suffix != ".md" or not _STEM.fullmatch(path.stem) or not path.is_file():
+        raise ValueError(
+            f"chapter must be the path of a chapter source NN_name.md, got {chapter!r}"
+        )
+    return path
+
+
 def assign(chapter: str | Path, out_dir: str | Path, *, check: bool = True) -> Path:
     """Write ``<out_dir>/<chapter>/{master,student,autograder}`` for one chapter with ``otter assign``.
 
     With ``check``, the autograder's reference notebook is graded and must get full marks.
     Returns the chapter's assignment directory.
     """
-    chapter = Path(chapter)
+    chapter = _chapter_source(chapter)
+    if not isinstance(out_dir, str | os.PathLike) or not str(out_dir):
+        raise ValueError(f"out_dir must be a directory path, got {out_dir!r}")
     dest = Path(out_dir) / chapter.stem
     master = dest / "master" / f"{chapter.stem}.ipynb"
+    notebook = master_notebook(chapter)  # parse before touching anything on disk
     if dest.exists():
+        # Only ever replace an assignment this function wrote: never a folder it did not make.
+        if not dest.is_dir() or not master.is_file():
+            raise ValueError(
+                f"out_dir already holds {dest}, which is not an assignment of {chapter.stem}; "
+                "remove it or choose another out_dir"
+            )
         shutil.rmtree(dest)
     master.parent.mkdir(parents=True)
-    nbformat.write(master_notebook(chapter), master)
+    nbformat.write(notebook, master)
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run(
             [sys.executable, "-m", "otter", "assign", "-v", str(master), str(dest)],
@@ -434,9 +466,11 @@ def grade(
     Raises:
         SubmissionError: the submission is missing, empty or not a notebook, or otter failed on it.
     """
-    directory = _assignment_dir(chapter, assignments)
+    if not isinstance(submission, str | os.PathLike):
+        raise SubmissionError(f"submission must be the path of a notebook, got {submission!r}")
     submission = Path(submission)
     _check_submission(submission)
+    directory = _assignment_dir(chapter, assignments)
     zip_path = autograder_zip(directory)
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run(
@@ -478,15 +512,17 @@ def main(argv: list[str] | None = None) -> int:
     p_grade.add_argument("submission", help="the student's .ipynb")
     p_grade.add_argument("--assignments", default="_build/assignments")
     args = parser.parse_args(argv)
-    if args.command == "assign":
-        for chapter in args.chapters:
-            dest = assign(chapter, args.out, check=not args.no_check)
-            student = dest / "student" / f"{Path(chapter).stem}.ipynb"
-            print(f"{Path(chapter).stem}: student {student}, autograder {autograder_zip(dest)}")
-        return 0
     try:
+        if args.command == "assign":
+            for chapter in args.chapters:  # check every argument before assigning any
+                _chapter_source(chapter)
+            for chapter in args.chapters:
+                dest = assign(chapter, args.out, check=not args.no_check)
+                student = dest / "student" / f"{Path(chapter).stem}.ipynb"
+                print(f"{Path(chapter).stem}: student {student}, autograder {autograder_zip(dest)}")
+            return 0
         report = grade(args.chapter, args.submission, assignments=args.assignments)
-    except SubmissionError as err:
+    except ValueError as err:  # SubmissionError included: a bad argument, in one line
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(report)

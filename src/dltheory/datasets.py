@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltheory._checks import check_int
+from dltheory._checks import ArgumentTypeError, as_float_array, check_in_range, check_int
 
 __all__ = [
     "Digits",
@@ -46,6 +46,21 @@ class Digits:
     centered: bool
 
 
+def _check_rng(rng) -> None:
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentTypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
+
+
+def _int_labels(name: str, labels) -> np.ndarray:
+    """``labels`` as a 1-d integer array (floats, even whole ones, are refused: a class is not 1.0)."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"{name} must be integer classes, got dtype {labels.dtype}")
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must be a 1-d array of classes, got shape {labels.shape}")
+    return labels
+
+
 def split_by_class(labels, per_class: int, *, rng: np.random.Generator):
     """Pick ``per_class`` training samples of every class at random; the rest is held out.
 
@@ -62,7 +77,10 @@ def split_by_class(labels, per_class: int, *, rng: np.random.Generator):
             positive integer.
     """
     per_class = check_int("per_class", per_class)
-    labels = np.asarray(labels)
+    labels = _int_labels("labels", labels)
+    if labels.size == 0:
+        raise ValueError("labels must not be empty")
+    _check_rng(rng)
     train = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
@@ -98,6 +116,10 @@ def load_digits_data(
     Returns:
         A :class:`Digits` split.
     """
+    per_class = check_int("per_class", per_class)
+    if not isinstance(center, bool | np.bool_):
+        raise ArgumentTypeError(f"center must be True or False, got {center!r}")
+    _check_rng(rng)
     from sklearn.datasets import load_digits
 
     data = load_digits()
@@ -137,19 +159,13 @@ def corrupt_labels(labels, rho: float, *, num_classes: int, rng: np.random.Gener
         ValueError: for ``rho`` outside ``[0, 1]``, ``num_classes < 2`` or labels out of range.
     """
     num_classes = check_int("num_classes", num_classes, minimum=2)
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be a 1-d integer array, got {labels.dtype} {labels.shape}")
+    labels = _int_labels("labels", labels)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
-            f"labels must lie in [0, {num_classes}), got {labels.min()}..{labels.max()}"
+            f"labels must lie in [0, num_classes = {num_classes}), got {labels.min()}..{labels.max()}"
         )
-    try:
-        rho = float(rho)
-    except (TypeError, ValueError):
-        raise ValueError(f"rho must be a number in [0, 1], got {rho!r}") from None
-    if not 0.0 <= rho <= 1.0:
-        raise ValueError(f"rho must be in [0, 1], got {rho!r}")
+    rho = check_in_range("rho", rho, 0.0, 1.0)
+    _check_rng(rng)
     out = labels.copy()
     m = int(round(rho * labels.size))
     idx = rng.choice(labels.size, size=m, replace=False)
@@ -169,9 +185,11 @@ def one_hot(labels, num_classes: int) -> np.ndarray:
         ``(P, K)`` float array.
     """
     num_classes = check_int("num_classes", num_classes)
-    labels = np.asarray(labels)
+    labels = _int_labels("labels", labels)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes})")
+        raise ValueError(
+            f"labels must lie in [0, num_classes = {num_classes}), got {labels.min()}..{labels.max()}"
+        )
     return np.eye(num_classes)[labels]
 
 
@@ -179,8 +197,12 @@ def stack_classes(Y) -> np.ndarray:
     """Stack a ``(P, K)`` output or label matrix into the class-major vector ``(K P,)``.
 
     Entry ``c * P + i`` is ``Y[i, c]``, the row order of the Jacobian in chapter 5.
+
+    Args:
+        Y: ``(P, K)`` finite real numbers.
+
+    Returns:
+        ``(K P,)`` float array.
     """
-    Y = np.asarray(Y)
-    if Y.ndim != 2:
-        raise ValueError(f"Y must be (P, K), got shape {Y.shape}")
+    Y = as_float_array("Y", Y, ndim=2)
     return Y.T.reshape(-1)

@@ -18,12 +18,17 @@ from typing import Literal
 import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg as spla
-import torch
 from torch import nn
 from torch.func import functional_call, jacrev, vjp, vmap
 
-from dltheory._checks import as_float_array, check_choice, check_int
-from dltheory.nets import single_threaded
+from dltheory._checks import (
+    ArgumentTypeError,
+    as_float_array,
+    check_choice,
+    check_int,
+    check_nonneg,
+)
+from dltheory._torch import torch
 from dltheory.theory.jacobian_split import predicted_direction_decay
 
 __all__ = [
@@ -35,6 +40,9 @@ __all__ = [
     "split_residual",
     "linearised_residual",
 ]
+
+
+_INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
 
 
 class JacobianOperator:
@@ -53,16 +61,25 @@ class JacobianOperator:
 
     def __init__(self, model: nn.Module, X):
         if not isinstance(model, nn.Module):
-            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+            raise ArgumentTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
         if not params:
             raise ValueError("model has no trainable parameters")
         buffers = {k: v.detach() for k, v in model.named_buffers()}
         first = next(iter(params.values()))
         self.dtype = first.dtype
-        X = torch.as_tensor(np.asarray(X) if not torch.is_tensor(X) else X, dtype=self.dtype)
-        if X.ndim != 2:
-            raise ValueError(f"X must be (n, d), got shape {tuple(X.shape)}")
+        if torch.is_tensor(X):
+            if not (X.is_floating_point() or X.dtype in _INT_DTYPES):
+                raise ArgumentTypeError(f"X must hold real numbers, got dtype {X.dtype}")
+            if not bool(torch.isfinite(X).all()):
+                raise ValueError("X must be finite")
+        else:
+            X = as_float_array("X", X)
+            if not X.flags.writeable:  # torch warns on read-only arrays, and would share the memory
+                X = X.copy()
+        X = torch.as_tensor(X, dtype=self.dtype)
+        if X.ndim != 2 or X.shape[0] == 0:
+            raise ValueError(f"X must be (n, d) with n >= 1, got shape {tuple(X.shape)}")
         self._names = list(params)
         self._shapes = [params[k].shape for k in self._names]
         self._sizes = [int(params[k].numel()) for k in self._names]
@@ -76,7 +93,14 @@ class JacobianOperator:
         self._f_single, self._params, self._X = f_single, params, X
 
         with torch.no_grad():
-            out = f(params)
+            try:
+                out = f(params)
+            except RuntimeError as e:
+                raise ValueError(
+                    f"model cannot be applied to X of shape {tuple(X.shape)}: {e}"
+                ) from None
+        if not bool(torch.isfinite(out).all()):
+            raise ValueError("model gives non-finite outputs on X: its parameters must be finite")
         self.outputs = out.numpy().copy()
         self.shape = (int(out.numel()), int(sum(self._sizes)))
         # J^T u is linear in u: one vjp closure serves every u, and its own vjp gives J v.
@@ -175,11 +199,17 @@ def two_layer_gram(model: nn.Module, X) -> np.ndarray:
     Returns:
         ``(K n, K n)`` float64 Gram matrix, class-major.
     """
-    if not (hasattr(model, "W") and hasattr(model, "V")):
+    if not (
+        isinstance(model, nn.Module)
+        and torch.is_tensor(getattr(model, "W", None))
+        and torch.is_tensor(getattr(model, "V", None))
+    ):
         raise ValueError("model must be a two-layer net with attributes W (k, d) and V (K, k)")
     W = model.W.detach().double().numpy()
     V = model.V.detach().double().numpy()
     X = as_float_array("X", X, ndim=2)
+    if X.shape[1] != W.shape[1]:
+        raise ValueError(f"X must have the model's d = {W.shape[1]} columns, got shape {X.shape}")
     D = (X @ W.T > 0).astype(np.float64)  # (n, k)
     A = (V[:, None, :] * D[None, :, :]).reshape(-1, W.shape[0])  # (K n, k)
     G = A @ A.T
@@ -212,13 +242,10 @@ class Spectrum:
 
 def _from_gram_eigh(G: np.ndarray, k: int | None) -> tuple[np.ndarray, np.ndarray]:
     m = G.shape[0]
-    # One BLAS thread: measured faster on this 2-core machine when it is shared (divide and conquer
-    # 11 s vs 27 s on two threads for m = 4000), and never much slower when it is not.
-    with single_threaded():
-        if k is None or k >= m:
-            evals, evecs = scipy.linalg.eigh(G, driver="evd")
-        else:
-            evals, evecs = scipy.linalg.eigh(G, subset_by_index=(m - k, m - 1))
+    if k is None or k >= m:
+        evals, evecs = scipy.linalg.eigh(G, driver="evd")
+    else:
+        evals, evecs = scipy.linalg.eigh(G, subset_by_index=(m - k, m - 1))
     order = np.argsort(evals)[::-1]
     return np.sqrt(np.clip(evals[order], 0.0, None)), evecs[:, order]
 
@@ -247,13 +274,23 @@ def top_singular(
         method: ``"eigsh"``, ``"dense"`` or ``"gram"``.
         model, X: the two-layer net and inputs for ``"gram"``.
         frobenius: also compute ``||J||_F^2`` (exact; from the Gram trace or row blocks of ``J``).
-        tol: ARPACK relative tolerance (0: machine precision).
-        rng: generator for ARPACK's start vector (default: a fixed one, so results are reproducible).
+        tol: ARPACK relative tolerance, >= 0 (0: machine precision).
+        rng: generator for ARPACK's start vector (``"eigsh"`` only). With ``None`` (the default) the
+            start vector is drawn from ``np.random.default_rng(0)``, the same on every call, so that
+            results are reproducible without an ``rng``; the start vector changes the converged values
+            only within ``tol``.
 
     Returns:
         A :class:`Spectrum`, values descending.
     """
+    if not isinstance(jac, JacobianOperator):
+        raise ArgumentTypeError(f"jac must be a JacobianOperator, got {type(jac).__name__}")
     check_choice("method", method, ("eigsh", "dense", "gram"))
+    tol = check_nonneg("tol", tol)
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise ArgumentTypeError(f"rng must be a numpy Generator or None, got {type(rng).__name__}")
+    if not isinstance(frobenius, bool | np.bool_):
+        raise ArgumentTypeError(f"frobenius must be True or False, got {frobenius!r}")
     m = jac.shape[0]
     if k is not None:
         k = check_int("k", k)
@@ -264,15 +301,13 @@ def top_singular(
             raise ValueError(f"method='eigsh' needs k < K n = {m}; use a dense method")
         rng = np.random.default_rng(0) if rng is None else rng
         v0 = rng.standard_normal(m)
-        with single_threaded():  # ARPACK's BLAS threads would starve torch's between products
-            evals, evecs = spla.eigsh(jac.gram_operator(), k=k, which="LA", tol=tol, v0=v0)
-            fro = jac.frobenius_sq() if frobenius else float("nan")
+        evals, evecs = spla.eigsh(jac.gram_operator(), k=k, which="LA", tol=tol, v0=v0)
+        fro = jac.frobenius_sq() if frobenius else float("nan")
         order = np.argsort(evals)[::-1]
         s, U = np.sqrt(np.clip(evals[order], 0.0, None)), evecs[:, order]
         return Spectrum(s=s, U=U, frobenius_sq=fro)
     if method == "dense":
-        with single_threaded():
-            Jd = jac.dense()
+        Jd = jac.dense()
         G = Jd @ Jd.T
     else:
         if model is None or X is None:
@@ -284,17 +319,38 @@ def top_singular(
     return Spectrum(s=s, U=U, frobenius_sq=float(np.trace(G)) if frobenius else float("nan"))
 
 
+# Columns of unit norm to this tolerance count as normalised (those from eigh or ARPACK are so to 1e-12).
+_UNIT_TOL = 1e-6
+
+
+def _orthonormal_columns(name: str, U) -> np.ndarray:
+    """``U`` as a ``(m, R)`` array whose columns have unit norm (the cheap half of orthonormality:
+    ``O(m R)``, where testing ``U^T U = I`` would cost ``O(m R^2)``)."""
+    U = as_float_array(name, U, ndim=2)
+    if U.shape[1] == 0 or U.shape[1] > U.shape[0]:
+        raise ValueError(
+            f"{name} must be (m, R) with 1 <= R <= m orthonormal columns, got shape {U.shape}"
+        )
+    norms = np.linalg.norm(U, axis=0)
+    if np.any(np.abs(norms - 1.0) > _UNIT_TOL):
+        raise ValueError(
+            f"{name} must have orthonormal columns, got column norms in [{norms.min():.6g}, {norms.max():.6g}]"
+        )
+    return U
+
+
 def label_energy(U, y) -> np.ndarray:
     """Label-energy profile ``E(r) = ||U_r^T y||^2 / ||y||^2`` for ``r = 1 .. R``.
 
     Args:
-        U: ``(K n, R)`` orthonormal columns, in the order of the cutoff (descending singular value).
+        U: ``(K n, R)`` orthonormal columns, in the order of the cutoff (descending singular value);
+            columns whose norm is not 1 (to 1e-6) are rejected.
         y: ``(K n,)`` stacked labels (or any vector), class-major.
 
     Returns:
         ``(R,)`` with entry ``r - 1`` equal to ``E(r)``.
     """
-    U = as_float_array("U", U, ndim=2)
+    U = _orthonormal_columns("U", U)
     y = as_float_array("y", y, ndim=1)
     if U.shape[0] != y.size:
         raise ValueError(f"U has {U.shape[0]} rows but y has {y.size} entries")
@@ -310,14 +366,17 @@ def split_residual(U_info, residuals) -> tuple[np.ndarray, np.ndarray]:
     ``||Pi_I r|| = ||U_r^T r||`` and ``||Pi_N r|| = sqrt(||r||^2 - ||U_r^T r||^2)``.
 
     Args:
-        U_info: ``(K n, r)`` orthonormal basis of the information space.
+        U_info: ``(K n, r)`` orthonormal basis of the information space (unit columns, as for
+            :func:`label_energy`).
         residuals: ``(K n,)`` or ``(T, K n)`` residuals.
 
     Returns:
         ``(info, nuisance)`` norms, scalars or ``(T,)``.
     """
-    U_info = as_float_array("U_info", U_info, ndim=2)
+    U_info = _orthonormal_columns("U_info", U_info)
     R = as_float_array("residuals", residuals)
+    if R.ndim not in (1, 2):
+        raise ValueError(f"residuals must be (K n,) or (T, K n), got shape {R.shape}")
     R2 = np.atleast_2d(R)
     if R2.shape[1] != U_info.shape[0]:
         raise ValueError(f"residuals must have {U_info.shape[0]} entries, got {R2.shape[1]}")
@@ -339,5 +398,10 @@ def linearised_residual(t, spectrum: Spectrum, r0, lr: float) -> np.ndarray:
     Returns:
         ``(T, S)`` predicted coordinates of ``r_t`` along ``u_1 .. u_S``.
     """
-    c0 = spectrum.U.T @ as_float_array("r0", r0, ndim=1)
+    if not isinstance(spectrum, Spectrum):
+        raise ArgumentTypeError(f"spectrum must be a Spectrum, got {type(spectrum).__name__}")
+    r0 = as_float_array("r0", r0, ndim=1)
+    if r0.size != spectrum.U.shape[0]:
+        raise ValueError(f"r0 must have K n = {spectrum.U.shape[0]} entries, got {r0.size}")
+    c0 = spectrum.U.T @ r0
     return predicted_direction_decay(t, spectrum.s, lr) * c0

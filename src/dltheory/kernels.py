@@ -29,14 +29,22 @@ scikit-learn's bundled digits), since no shared data module covers them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import torch
 
-from dltheory._checks import check_choice, check_int, check_positive
+from dltheory._checks import (
+    ArgumentTypeError,
+    as_float_array,
+    check_choice,
+    check_int,
+    check_nonneg,
+    check_positive,
+    check_real,
+)
+from dltheory._torch import torch, torch_generator
 from dltheory.progress import progress_bar
 
 __all__ = [
@@ -68,6 +76,9 @@ _ACTIVATIONS = ("linear", "relu")
 class TwoLayerParams:
     """Weights of a batch of two-layer networks.
 
+    Construction checks that both are finite floating-point tensors of one dtype, with
+    ``z.shape == w.shape[:-1]`` and ``N, D >= 1``.
+
     Attributes:
         w: first-layer weights, ``(..., N, D)``.
         z: readout weights, ``(..., N)``.
@@ -75,6 +86,25 @@ class TwoLayerParams:
 
     w: torch.Tensor
     z: torch.Tensor
+
+    def __post_init__(self):
+        for name, t in (("w", self.w), ("z", self.z)):
+            if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+                got = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
+                raise ArgumentTypeError(f"{name} must be a floating-point torch tensor, got {got}")
+        if self.w.ndim < 2 or 0 in self.w.shape[-2:]:
+            raise ValueError(
+                f"w must have shape (..., N, D) with N, D >= 1, got {tuple(self.w.shape)}"
+            )
+        if self.z.shape != self.w.shape[:-1]:
+            raise ValueError(
+                f"z must have shape w.shape[:-1] = {tuple(self.w.shape[:-1])}, got {tuple(self.z.shape)}"
+            )
+        if self.z.dtype != self.w.dtype:
+            raise ValueError(f"z must have the dtype of w ({self.w.dtype}), got {self.z.dtype}")
+        for name, t in (("w", self.w), ("z", self.z)):
+            if not bool(torch.isfinite(t.detach()).all()):
+                raise ValueError(f"{name} must be finite")
 
     @property
     def width(self) -> int:
@@ -84,12 +114,28 @@ class TwoLayerParams:
     def n_in(self) -> int:
         return self.w.shape[-1]
 
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(self.z.shape[:-1])
+
     def clone(self) -> TwoLayerParams:
-        return TwoLayerParams(self.w.clone(), self.z.clone())
+        return _unchecked(self.w.clone(), self.z.clone())
 
     def __getitem__(self, idx) -> TwoLayerParams:
         """Select networks along the leading (batch) dimensions."""
-        return TwoLayerParams(self.w[idx], self.z[idx])
+        w = self.w[idx]
+        if w.ndim < 2 or w.shape[-2:] != self.w.shape[-2:]:
+            raise IndexError(f"idx must select along the batch dimensions {self.batch_shape} only")
+        return _unchecked(w, self.z[idx])
+
+
+def _unchecked(w: torch.Tensor, z: torch.Tensor) -> TwoLayerParams:
+    """TwoLayerParams without the checks of its constructor, for weights the library made itself: the
+    training loop wraps its weights once per step, where a finiteness scan would cost a sync each time."""
+    p = object.__new__(TwoLayerParams)
+    object.__setattr__(p, "w", w)
+    object.__setattr__(p, "z", z)
+    return p
 
 
 @dataclass(frozen=True)
@@ -113,13 +159,6 @@ class TrainResult:
     lr: float
 
 
-def torch_generator(rng: np.random.Generator) -> torch.Generator:
-    """A ``torch.Generator`` seeded from a numpy generator (no global seeding)."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy Generator, got {type(rng).__name__}")
-    return torch.Generator().manual_seed(int(rng.integers(2**62)))
-
-
 def init_params(
     n_in: int,
     width: int,
@@ -141,7 +180,10 @@ def init_params(
         :class:`TwoLayerParams` with ``w`` ``(*batch, N, D)`` and ``z`` ``(*batch, N)``.
     """
     D, N = check_int("n_in", n_in), check_int("width", width)
+    if not isinstance(batch, tuple | list | torch.Size):
+        raise ArgumentTypeError(f"batch must be a tuple of positive integers, got {batch!r}")
     batch = tuple(check_int("batch", b) for b in batch)
+    _check_dtype(dtype)
     g = torch_generator(rng)
     w = torch.randn(*batch, N, D, generator=g, dtype=dtype)
     z = torch.randn(*batch, N, generator=g, dtype=dtype)
@@ -158,18 +200,81 @@ def _check_activation(activation) -> str:
     return check_choice("activation", activation, _ACTIVATIONS)
 
 
-def _as_tensor(name: str, x, dtype) -> torch.Tensor:
-    if isinstance(x, np.ndarray) and not x.flags.writeable:
-        x = x.copy()
-    t = torch.as_tensor(x, dtype=dtype)
-    if not torch.isfinite(t).all():
+def _check_dtype(dtype) -> None:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ArgumentTypeError(f"dtype must be a floating-point torch dtype, got {dtype!r}")
+
+
+def _check_rng(rng) -> None:
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentTypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
+
+
+def _check_params(name: str, params) -> TwoLayerParams:
+    if not isinstance(params, TwoLayerParams):
+        raise ArgumentTypeError(f"{name} must be TwoLayerParams, got {type(params).__name__}")
+    return params
+
+
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ArgumentTypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _as_tensor(name: str, x, dtype, *, min_ndim: int = 1) -> torch.Tensor:
+    """``x`` (a torch tensor or array-like of real numbers) as a finite tensor of ``dtype``."""
+    if isinstance(x, torch.Tensor):
+        if x.dtype == torch.bool or x.is_complex():
+            raise ArgumentTypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        t = x.to(dtype)
+    else:
+        arr = as_float_array(name, x)
+        if not arr.flags.writeable:
+            arr = arr.copy()
+        t = torch.as_tensor(arr, dtype=dtype)
+    if t.ndim < min_ndim or 0 in t.shape[-min_ndim:]:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} non-empty dimension(s), got shape {tuple(t.shape)}"
+        )
+    if not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} must be finite")
     return t
 
 
-def _hidden(params: TwoLayerParams, X: torch.Tensor) -> torch.Tensor:
+def _inputs(name: str, x, params: TwoLayerParams) -> torch.Tensor:
+    """Inputs ``(..., P, D)`` for ``params``, checked for D."""
+    X = _as_tensor(name, x, params.w.dtype, min_ndim=2)
     if X.shape[-1] != params.n_in:
-        raise ValueError(f"X must have D = {params.n_in} columns, got shape {tuple(X.shape)}")
+        raise ValueError(
+            f"{name} must have D = {params.n_in} columns (the networks' input size), "
+            f"got shape {tuple(X.shape)}"
+        )
+    return X
+
+
+def _labels(name: str, y, X: torch.Tensor, x_name: str) -> torch.Tensor:
+    """Labels ``(..., P)`` matching inputs ``X`` ``(..., P, D)``."""
+    y = _as_tensor(name, y, X.dtype)
+    if y.shape[-1] != X.shape[-2]:
+        raise ValueError(
+            f"{name} must have P = {X.shape[-2]} entries (the rows of {x_name}), got shape {tuple(y.shape)}"
+        )
+    return y
+
+
+def _batch(names: str, *shapes) -> tuple[int, ...]:
+    """The broadcast of the batch shapes of several arguments, or an error naming them."""
+    try:
+        return tuple(torch.broadcast_shapes(*shapes))
+    except RuntimeError:
+        raise ValueError(
+            f"the batch (leading) dimensions of {names} must broadcast together, "
+            f"got {[tuple(s) for s in shapes]}"
+        ) from None
+
+
+def _hidden(params: TwoLayerParams, X: torch.Tensor) -> torch.Tensor:
     return X @ params.w.transpose(-1, -2) / math.sqrt(params.n_in)  # (..., P, N)
 
 
@@ -185,9 +290,11 @@ def forward(params: TwoLayerParams, X, *, gamma: float, activation: Activation =
     Returns:
         f(X), ``(..., P)``.
     """
+    params = _check_params("params", params)
     gamma = check_positive("gamma", gamma)
     activation = _check_activation(activation)
-    X = _as_tensor("X", X, params.w.dtype)
+    X = _inputs("X", X, params)
+    _batch("params and X", params.batch_shape, X.shape[:-2])
     phi, _ = _phi(_hidden(params, X), activation)
     return (phi @ params.z.unsqueeze(-1)).squeeze(-1) / (gamma * params.width)
 
@@ -202,6 +309,7 @@ def linear_map(params: TwoLayerParams, *, gamma: float) -> torch.Tensor:
     Returns:
         beta, ``(..., D)``.
     """
+    params = _check_params("params", params)
     gamma = check_positive("gamma", gamma)
     return (params.z.unsqueeze(-2) @ params.w).squeeze(-2) / (gamma * params.width)
 
@@ -223,9 +331,10 @@ def feature_kernels(
     Returns:
         ``(Phi, G, K)``, each ``(..., P1, P2)``.
     """
+    params = _check_params("params", params)
     activation = _check_activation(activation)
-    dt = params.w.dtype
-    X1, X2 = _as_tensor("X1", X1, dt), _as_tensor("X2", X2, dt)
+    X1, X2 = _inputs("X1", X1, params), _inputs("X2", X2, params)
+    _batch("params, X1 and X2", params.batch_shape, X1.shape[:-2], X2.shape[:-2])
     N, D = params.width, params.n_in
     p1, d1 = _phi(_hidden(params, X1), activation)
     p2, d2 = _phi(_hidden(params, X2), activation)
@@ -254,14 +363,17 @@ def empirical_ntk(
     Returns:
         K(X1, X2), ``(P1, P2)``.
     """
+    params = _check_params("params", params)
     gamma = check_positive("gamma", gamma)
     activation = _check_activation(activation)
     if params.w.ndim != 2:
         raise ValueError(
             f"params must hold one network (w of shape (N, D)), got {tuple(params.w.shape)}"
         )
-    dt = params.w.dtype
-    X1, X2 = _as_tensor("X1", X1, dt), _as_tensor("X2", X2, dt)
+    X1, X2 = _inputs("X1", X1, params), _inputs("X2", X2, params)
+    for name, x in (("X1", X1), ("X2", X2)):
+        if x.ndim != 2:
+            raise ValueError(f"{name} must be (P, D) for one network, got shape {tuple(x.shape)}")
     N, D = params.width, params.n_in
 
     def f(w, z, x):
@@ -286,15 +398,36 @@ def elastic_penalty(params: TwoLayerParams, anchor: TwoLayerParams) -> torch.Ten
     Returns:
         Penalty, ``(...)``.
     """
+    params, anchor = _check_params("params", params), _check_params("anchor", anchor)
+    _check_anchor(params, anchor, exact=False)
     dw = (params.w - anchor.w) ** 2
     dz = (params.z - anchor.z) ** 2
     return 0.5 * (dw.sum(dim=(-1, -2)) + dz.sum(dim=-1))
 
 
+def _check_anchor(params: TwoLayerParams, anchor: TwoLayerParams, *, exact: bool) -> None:
+    """``anchor`` must be networks of the same size whose batch broadcasts against ``params``'s (to
+    exactly ``params``'s batch when ``exact``: training updates the weights in place)."""
+    if anchor.w.shape[-2:] != params.w.shape[-2:]:
+        raise ValueError(
+            f"anchor must have the networks' (N, D) = {tuple(params.w.shape[-2:])}, "
+            f"got {tuple(anchor.w.shape[-2:])}"
+        )
+    if anchor.w.dtype != params.w.dtype:
+        raise ValueError(
+            f"anchor must have the dtype of params ({params.w.dtype}), got {anchor.w.dtype}"
+        )
+    batch = _batch("params and anchor", params.batch_shape, anchor.batch_shape)
+    if exact and batch != params.batch_shape:
+        raise ValueError(
+            f"anchor's batch shape {anchor.batch_shape} must broadcast to the networks' {params.batch_shape}"
+        )
+
+
 def velocity(
     params: TwoLayerParams,
-    X: torch.Tensor,
-    y: torch.Tensor,
+    X,
+    y,
     *,
     gamma: float,
     lam: float,
@@ -310,9 +443,9 @@ def velocity(
 
     Args:
         params: weights, ``w`` ``(..., N, D)``, ``z`` ``(..., N)``.
-        X: inputs, ``(..., P, D)``.
+        X: inputs, ``(..., P, D)`` (a tensor or array; batch dimensions broadcast against ``params``).
         y: labels, ``(..., P)``.
-        gamma: richness.
+        gamma: richness, > 0.
         lam: weight decay (>= 0).
         activation: ``"linear"`` or ``"relu"``.
         anchor: elastic anchor theta_s (required if ``elastic`` > 0).
@@ -322,6 +455,38 @@ def velocity(
     Returns:
         ``(w', z', Delta)`` of shapes ``(..., N, D)``, ``(..., N)``, ``(..., P)``.
     """
+    params = _check_params("params", params)
+    gamma = check_positive("gamma", gamma)
+    lam = check_nonneg("lam", lam)
+    activation = _check_activation(activation)
+    elastic = check_nonneg("elastic", elastic)
+    readout_only = _check_flag("readout_only", readout_only)
+    X = _inputs("X", X, params)
+    y = _labels("y", y, X, "X")
+    _batch("params, X and y", params.batch_shape, X.shape[:-2], y.shape[:-1])
+    if anchor is not None:
+        _check_anchor(params, _check_params("anchor", anchor), exact=False)
+    elif elastic > 0:
+        raise ValueError("anchor is required when elastic > 0")
+    return _velocity(
+        params, X, y, gamma=gamma, lam=lam, activation=activation, anchor=anchor, elastic=elastic,
+        readout_only=readout_only,
+    )  # fmt: skip
+
+
+def _velocity(
+    params: TwoLayerParams,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    gamma: float,
+    lam: float,
+    activation: str,
+    anchor: TwoLayerParams | None,
+    elastic: float,
+    readout_only: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`velocity` on checked arguments (the training loop's step)."""
     D, w, z = params.n_in, params.w, params.z
     if activation == "linear":
         # phi = h: every sum over samples collapses to u = X^T Delta / sqrt(D), O(ND + PD) per step
@@ -367,7 +532,8 @@ def train(
 
     Args:
         params: initial weights, ``w`` ``(..., N, D)``, ``z`` ``(..., N)``; not modified.
-        X: inputs, ``(..., P, D)``.
+        X: inputs, ``(..., P, D)``; their batch dimensions must broadcast to those of ``params``
+            (the weights are updated in place).
         y: labels, ``(..., P)``.
         gamma: richness, > 0.
         lam: weight decay, >= 0.
@@ -383,22 +549,40 @@ def train(
 
     Returns:
         :class:`TrainResult`.
+
+    Raises:
+        ValueError: for a bad argument, or if training diverges (``lr`` too large for the data and
+            ``gamma``): checked every 500 steps and at the end, the weights or the loss are no longer
+            finite, or the loss exceeds a million times its bound under the flow, V(0) = L(0) +
+            (lam |theta_0|^2 + delta |theta_0 - theta_s|^2) / (2 N gamma^2).
     """
+    params = _check_params("params", params)
     gamma, lr = check_positive("gamma", gamma), check_positive("lr", lr)
-    lam = float(lam)
-    if not (math.isfinite(lam) and lam >= 0):
-        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
-    elastic = float(elastic)
-    if not (math.isfinite(elastic) and elastic >= 0):
-        raise ValueError(f"elastic must be a finite number >= 0, got {elastic!r}")
+    lam = check_nonneg("lam", lam)
+    elastic = check_nonneg("elastic", elastic)
     steps = check_int("steps", steps)
     activation = _check_activation(activation)
+    readout_only = _check_flag("readout_only", readout_only)
     every = steps if record_every is None else check_int("record_every", record_every)
-    dt = params.w.dtype
-    X, y = _as_tensor("X", X, dt), _as_tensor("y", y, dt)
-    if y.shape[-1] != X.shape[-2]:
-        raise ValueError(f"y must have P = {X.shape[-2]} entries, got shape {tuple(y.shape)}")
-    anchor = params.clone() if anchor is None else anchor
+    if observe is not None and not callable(observe):
+        raise ArgumentTypeError(f"observe must be a function of the weights, got {observe!r}")
+    if not isinstance(desc, str):
+        raise ArgumentTypeError(f"desc must be a string, got {desc!r}")
+    X = _inputs("X", X, params)
+    y = _labels("y", y, X, "X")
+    # the weights are updated in place, so the data may not add batch dimensions of their own
+    if (
+        _batch("params, X and y", params.batch_shape, X.shape[:-2], y.shape[:-1])
+        != params.batch_shape
+    ):
+        raise ValueError(
+            f"X and y must have batch dimensions that broadcast to the networks' {params.batch_shape}, "
+            f"got X {tuple(X.shape)}, y {tuple(y.shape)}"
+        )
+    if anchor is None:
+        anchor = params.clone()
+    else:
+        _check_anchor(params, _check_params("anchor", anchor), exact=True)
     w, z = params.w.clone(), params.z.clone()
     rec_steps, losses, obs = [], [], []
     kw = dict(
@@ -421,16 +605,21 @@ def train(
 
     with torch.no_grad(), progress_bar(total=steps, desc=desc) as bar:
         for step in range(steps + 1):
-            p = TwoLayerParams(w, z)
+            p = _unchecked(w, z)
             if step == steps or fused is None:
-                dw, dz, delta = velocity(p, X, y, **kw)
+                dw, dz, delta = _velocity(p, X, y, **kw)
             else:
                 dz, delta, u = fused(p)
+            if step % 500 == 0 or step == steps:
+                loss = 0.5 * (delta**2).sum(-1)
+                if step == 0:
+                    bound = _flow_bound(loss, p, anchor, lam=lam, elastic=elastic, gamma=gamma)
+                _check_diverged(lr, step, loss, bound, w, z)
             if step % every == 0 or step == steps:
                 rec_steps.append(step)
                 losses.append(0.5 * (delta**2).sum(-1))
                 if observe is not None:
-                    obs.append(observe(p).clone())
+                    obs.append(_observed(observe, p))
             if step == steps:
                 break
             if fused is None:
@@ -446,13 +635,54 @@ def train(
         norm2 = (w**2).sum((-1, -2)) + (z**2).sum(-1)
         speed = torch.sqrt(((dw**2).sum((-1, -2)) + (dz**2).sum(-1)) / norm2)
     return TrainResult(
-        params=TwoLayerParams(w, z),
+        params=_unchecked(w, z),
         steps=np.array(rec_steps),
         loss=torch.stack(losses).numpy(),
         observed=torch.stack(obs).numpy() if obs else None,
         speed=speed.numpy(),
         lr=lr,
     )
+
+
+def _observed(observe: Callable, p: TwoLayerParams) -> torch.Tensor:
+    out = observe(p)
+    if isinstance(out, torch.Tensor):
+        return out.clone()
+    try:
+        return torch.as_tensor(as_float_array("observe's value", out))
+    except (TypeError, ValueError):
+        raise ValueError(f"observe must return a tensor or array of numbers, got {out!r}") from None
+
+
+# How far above its bound under the flow the loss may go before the Euler steps count as diverged. A
+# stable step decreases the objective, as the flow does; a million times the bound is far beyond
+# any stable run and reached within a few steps by an unstable one (the linear network's flow is cubic
+# in the weights, so an unstable step grows the error like a tower of powers).
+_BLOWUP = 1e6
+
+
+def _flow_bound(loss, params: TwoLayerParams, anchor: TwoLayerParams, *, lam, elastic, gamma):
+    """V(0) = L + (lam |theta|^2 + delta |theta - theta_s|^2) / (2 N gamma^2) per network.
+
+    The flow is theta' = -N gamma^2 grad V, so V never increases along it and L(t) <= V(0).
+    """
+    w, z = params.w, params.z
+    reg = lam * ((w**2).sum((-1, -2)) + (z**2).sum(-1))
+    if elastic > 0:
+        reg = reg + elastic * (((w - anchor.w) ** 2).sum((-1, -2)) + ((z - anchor.z) ** 2).sum(-1))
+    return loss + reg / (2 * params.width * gamma**2)
+
+
+def _check_diverged(lr: float, step: int, loss, bound, w, z) -> None:
+    """Raise if Euler steps of size ``lr`` have left the flow (NaN, inf, or a loss far above the
+    flow's bound), instead of returning NaN or numbers that follow no flow."""
+    finite = all(bool(torch.isfinite(t).all()) for t in (loss, w, z))
+    if not finite or bool((loss > _BLOWUP * bound).any()):
+        raise ValueError(
+            f"training diverged: after {step} steps the loss is {float(loss.max()):.3g}, above "
+            f"{_BLOWUP:g} times its bound {float(bound.max()):.3g} under the gradient flow; lr = {lr:g} "
+            "is too large a step for these data and this gamma, use a smaller lr"
+        )
 
 
 def readout_predictions(
@@ -485,15 +715,18 @@ def readout_predictions(
     Returns:
         Predictions on X_test, ``(..., P_test)``.
     """
+    params = _check_params("params", params)
     activation = _check_activation(activation)
-    if not 0 < rcond < 1:
+    if not 0 < check_real("rcond", rcond) < 1:
         raise ValueError(f"rcond must lie in (0, 1), got {rcond!r}")
-    if not (math.isfinite(ridge) and ridge >= 0):
-        raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
+    ridge = check_nonneg("ridge", ridge)
     dt = params.w.dtype
-    X_t, y_t, X_test = (
-        _as_tensor(n, v, dt) for n, v in (("X_t", X_t), ("y_t", y_t), ("X_test", X_test))
-    )
+    X_t, X_test = _inputs("X_t", X_t, params), _inputs("X_test", X_test, params)
+    y_t = _labels("y_t", y_t, X_t, "X_t")
+    _batch(
+        "params, X_t, y_t and X_test",
+        params.batch_shape, X_t.shape[:-2], y_t.shape[:-1], X_test.shape[:-2],
+    )  # fmt: skip
     F, _ = _phi(_hidden(params, X_t), activation)  # (..., P_t, N)
     F_test, _ = _phi(_hidden(params, X_test), activation)
     if ridge > 0:
@@ -528,16 +761,24 @@ def aligned_teachers(
         ``(beta_s, beta_t)``, each ``(*S', D)`` with ``S'`` the broadcast shape.
     """
     D = check_int("D", D, minimum=2)
-    alpha = np.asarray(alpha, dtype=float)
+    alpha = as_float_array("alpha", alpha)
     if not np.all(np.abs(alpha) <= 1):
         raise ValueError("alpha must lie in [-1, 1]")
+    _check_rng(rng)
     if source is None:
         g = rng.standard_normal((*alpha.shape, D))
     else:
-        g = np.asarray(source, dtype=float)
-        if g.shape[-1] != D or not np.all(np.linalg.norm(g, axis=-1) > 0):
-            raise ValueError(f"source must be non-zero vectors of length D = {D}")
-    shape = np.broadcast_shapes(alpha.shape, g.shape[:-1])
+        g = as_float_array("source", source)
+        if g.ndim == 0 or g.shape[-1] != D or not np.all(np.linalg.norm(g, axis=-1) > 0):
+            raise ValueError(
+                f"source must be non-zero vectors of length D = {D}, got shape {g.shape}"
+            )
+    try:
+        shape = np.broadcast_shapes(alpha.shape, g.shape[:-1])
+    except ValueError:
+        raise ValueError(
+            f"alpha {alpha.shape} and source {g.shape[:-1]} (less its last axis) must broadcast together"
+        ) from None
     e_s = np.broadcast_to(g / np.linalg.norm(g, axis=-1, keepdims=True), (*shape, D))
     r = rng.standard_normal((*shape, D))
     perp = r - np.sum(r * e_s, axis=-1, keepdims=True) * e_s
@@ -557,8 +798,13 @@ def gaussian_task(beta, P: int, *, rng: np.random.Generator) -> tuple[np.ndarray
     Returns:
         ``(X, y)`` of shapes ``(..., P, D)`` and ``(..., P)``.
     """
-    beta = np.asarray(beta, dtype=float)
+    beta = as_float_array("beta", beta)
+    if beta.ndim == 0 or beta.shape[-1] == 0:
+        raise ValueError(
+            f"beta must be teachers of shape (..., D) with D >= 1, got shape {beta.shape}"
+        )
     P = check_int("P", P)
+    _check_rng(rng)
     D = beta.shape[-1]
     X = rng.standard_normal((*beta.shape[:-1], P, D))
     return X, np.einsum("...pd,...d->...p", X, beta) / np.sqrt(D)
@@ -607,13 +853,25 @@ def binary_labels(digit, positive: Sequence[int]) -> np.ndarray:
     """+-1 labels of a binary task: +1 for digits in ``positive``, -1 otherwise.
 
     Args:
-        digit: digit labels, ``(P,)``.
+        digit: integer digit labels in 0-9, any shape (usually ``(P,)``).
         positive: the digits labelled +1 (a non-empty proper subset of 0-9).
 
     Returns:
-        Labels, ``(P,)``.
+        Labels, the shape of ``digit``.
     """
+    digit = np.asarray(digit)
+    if digit.dtype.kind not in "iu":
+        raise ArgumentTypeError(
+            f"digit must be an array of integer digit labels, got dtype {digit.dtype}"
+        )
+    if digit.size and (digit.min() < 0 or digit.max() > 9):
+        raise ValueError(f"digit must hold digits 0-9, got {digit.min()}..{digit.max()}")
+    if isinstance(positive, str | bytes) or not isinstance(positive, Iterable):
+        raise ArgumentTypeError(f"positive must be a collection of digits, got {positive!r}")
+    positive = tuple(positive)
+    if not all(isinstance(p, int | np.integer) and not isinstance(p, bool) for p in positive):
+        raise ArgumentTypeError(f"positive must hold integer digits, got {positive!r}")
     pos = set(int(p) for p in positive)
     if not pos or not pos <= set(range(10)) or len(pos) == 10:
         raise ValueError(f"positive must be a non-empty proper subset of 0-9, got {positive!r}")
-    return np.where(np.isin(np.asarray(digit), sorted(pos)), 1.0, -1.0)
+    return np.where(np.isin(digit, sorted(pos)), 1.0, -1.0)

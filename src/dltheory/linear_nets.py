@@ -26,9 +26,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import torch
 
-from dltheory._checks import check_choice, check_int, check_positive
+from dltheory._checks import (
+    ArgumentTypeError,
+    as_float_array,
+    check_choice,
+    check_int,
+    check_positive,
+)
+from dltheory._torch import torch
 from dltheory.progress import progress_bar
 from dltheory.teachers import NoisyData, haar_stiefel
 
@@ -164,9 +170,30 @@ def _deep_step(
         W += lr * g
 
 
-def _check_args(data, hidden, hidden_layers, init, eps, lr, epochs, record_every, method):
+def _check_rng(rng) -> None:
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise ArgumentTypeError(
+            f"rng must be a numpy Generator (np.random.default_rng(seed)) or None, got {rng!r}"
+        )
+
+
+def _check_args(data, hidden, hidden_layers, init, eps, lr, epochs, record_every, method, dtype):
     if not isinstance(data, NoisyData):
-        raise ValueError(f"data must be a NoisyData batch, got {type(data).__name__}")
+        raise ArgumentTypeError(f"data must be a NoisyData batch, got {type(data).__name__}")
+    if not (np.all(np.isfinite(data.sigma31)) and np.all(np.isfinite(data.s_hat))):
+        raise ValueError("data must be finite (its sigma31 holds NaN or inf)")
+    # The records divide by these norms, so a zero one would read as a diverged run.
+    if np.any(np.sum(data.teacher.W**2, axis=(1, 2)) == 0):
+        raise ValueError(
+            "data must have a nonzero teacher in every run (the test error is normalised by it)"
+        )
+    targets_sq = (
+        np.sum(data.sigma31**2, axis=(1, 2)) if data.targets_sq is None else data.targets_sq
+    )
+    if np.any(targets_sq == 0):
+        raise ValueError(
+            "data must have nonzero targets in every run (the train error is normalised by them)"
+        )
     hidden = check_int("hidden", hidden)
     rank = data.teacher.s.shape[1]
     if hidden < rank:
@@ -174,6 +201,7 @@ def _check_args(data, hidden, hidden_layers, init, eps, lr, epochs, record_every
     hidden_layers = check_int("hidden_layers", hidden_layers)
     check_choice("init", init, ("aligned", "random"))
     check_choice("method", method, ("full", "modes"))
+    check_choice("dtype", dtype, ("float64", "float32"))
     if method == "modes" and init != "aligned":
         raise ValueError("method='modes' needs init='aligned' (random init couples the modes)")
     if method == "modes" and data.sigma11 is not None:
@@ -183,6 +211,30 @@ def _check_args(data, hidden, hidden_layers, init, eps, lr, epochs, record_every
     epochs = check_int("epochs", epochs)
     record_every = check_int("record_every", record_every)
     return hidden, hidden_layers, eps, lr, epochs, record_every
+
+
+def _divergence_error(data: NoisyData, lr: float, n_weights: int, epoch: int) -> ValueError:
+    """The error for a run whose weights left the floats, with the stability bound where it is known.
+
+    With one-hot inputs, at the learned map (every layer balanced, the product's top singular value
+    s_hat_max) the loss's largest curvature is N_W s_hat_max^(2 - 2/N_W) (the Gauss-Newton term; the
+    residual vanishes there), so gradient descent settles only for lr below 2 over it. Above that it
+    oscillates, and further above it diverges.
+    """
+    msg = (
+        f"lr={lr:g} diverged: the weights were no longer finite at epoch {epoch} (the first record "
+        "after the blow-up)"
+    )
+    if data.sigma11 is None:
+        s_max = float(np.max(data.s_hat))
+        bound = 2.0 / (n_weights * s_max ** (2.0 - 2.0 / n_weights))
+        msg += (
+            f"; on these data gradient descent settles at the learned map only for lr < "
+            f"2 / (N_W s_hat_max^(2 - 2/N_W)) = {bound:.3g} (N_W={n_weights}, s_hat_max={s_max:.3g})"
+        )
+    else:
+        msg += "; use a smaller lr"
+    return ValueError(msg)
 
 
 def simulate_gd(
@@ -208,7 +260,9 @@ def simulate_gd(
         hidden_layers: number of hidden layers; N_W = hidden_layers + 1 weight matrices.
         init: ``"aligned"`` (singular vectors of Sigma^31) or ``"random"`` (Haar).
         eps: initial strength of every singular value of the product map.
-        lr: learning rate lambda; tau = 1/lr epochs.
+        lr: learning rate lambda; tau = 1/lr epochs. With one-hot inputs the run settles at the
+            learned map only for lr < 2 / (N_W s_hat_max^(2 - 2/N_W)) (the error message of a
+            diverged run gives the number).
         epochs: number of full-batch steps.
         record_every: record every this many epochs (and at the last one).
         method: ``"full"`` matrices or exact ``"modes"`` (aligned init only).
@@ -219,10 +273,15 @@ def simulate_gd(
 
     Returns:
         A :class:`GDRecord` with time-first arrays.
+
+    Raises:
+        ValueError: for an argument out of its domain, and when the run diverges (``lr`` past the
+            stability bound, which the message gives for one-hot inputs) instead of returning NaN.
     """
     hidden, hidden_layers, eps, lr, epochs, record_every = _check_args(
-        data, hidden, hidden_layers, init, eps, lr, epochs, record_every, method
+        data, hidden, hidden_layers, init, eps, lr, epochs, record_every, method, dtype
     )
+    _check_rng(rng)
     if init == "random" and rng is None:
         raise ValueError("rng is required for init='random'")
     n_weights = hidden_layers + 1
@@ -269,7 +328,6 @@ def simulate_gd(
 
         final = None
     else:
-        check_choice("dtype", dtype, ("float64", "float32"))
         Ws = (
             _aligned_init(data, hidden, n_weights, eps)
             if init == "aligned"
@@ -314,13 +372,20 @@ def simulate_gd(
 
     observe(0)
     done = 0
-    with progress_bar(total=epochs, desc=f"GD {init}/{method}", enable=progress) as bar:
+    # A learning rate past the stability bound overflows the weights; the check after each record
+    # turns that into an error naming lr, so numpy's overflow warnings on the way there are noise.
+    with (
+        progress_bar(total=epochs, desc=f"GD {init}/{method}", enable=progress) as bar,
+        np.errstate(over="ignore", invalid="ignore"),
+    ):
         for i, target_epoch in enumerate(rec_epochs[1:], start=1):
             for _ in range(target_epoch - done):
                 step()
             bar.update(target_epoch - done)
             done = target_epoch
             observe(i)
+            if not (np.all(np.isfinite(train[i])) and np.all(np.isfinite(test[i]))):
+                raise _divergence_error(data, lr, n_weights, int(target_epoch))
     if method == "full":
         final = _product(Ws).astype(np.float64)
     else:
@@ -335,24 +400,46 @@ def simulate_gd(
     )
 
 
+def _check_epochs(epochs) -> np.ndarray:
+    t = as_float_array("epochs", epochs, ndim=1)
+    if t.size == 0:
+        raise ValueError("epochs must hold at least one recorded epoch")
+    if np.any(t < 0) or np.any(np.diff(t) <= 0):
+        raise ValueError(f"epochs must be >= 0 and strictly increasing, got {t}")
+    return t
+
+
+def _check_time_first(name: str, values, t: np.ndarray) -> np.ndarray:
+    x = as_float_array(name, values)
+    if x.ndim == 0 or x.shape[0] != t.size:
+        raise ValueError(
+            f"{name} must have time first, one row per entry of epochs ({t.size}), got shape "
+            f"{x.shape}"
+        )
+    return x
+
+
 def empirical_half_time(epochs: np.ndarray, strength: np.ndarray, target: np.ndarray) -> np.ndarray:
     """First time a recorded trajectory reaches half its target, linearly interpolated.
 
     Args:
-        epochs: recorded epochs, ``(T,)``.
-        strength: trajectories, ``(T, ...)``.
-        target: full strengths s_hat, broadcastable to ``strength.shape[1:]``.
+        epochs: recorded epochs, ``(T,)``, >= 0 and strictly increasing.
+        strength: trajectories, ``(T, ...)``, finite.
+        target: full strengths s_hat >= 0, broadcastable to ``strength.shape[1:]``.
 
     Returns:
         Half-learning times in epochs, ``strength.shape[1:]``; NaN where half is never reached.
     """
-    epochs = np.asarray(epochs, dtype=float)
-    strength = np.asarray(strength, dtype=float)
-    if epochs.ndim != 1 or strength.shape[0] != epochs.size:
+    epochs = _check_epochs(epochs)
+    strength = _check_time_first("strength", strength, epochs)
+    target = as_float_array("target", target, nonneg=True)
+    try:
+        half = np.broadcast_to(target / 2.0, strength.shape[1:])
+    except ValueError:
         raise ValueError(
-            f"strength must have time first with {epochs.size} rows, got shape {strength.shape}"
-        )
-    half = np.broadcast_to(np.asarray(target, dtype=float) / 2.0, strength.shape[1:])
+            f"target must broadcast to strength.shape[1:] = {strength.shape[1:]}, got shape "
+            f"{target.shape}"
+        ) from None
     above = strength >= half
     reached = above.any(axis=0)
     first = np.argmax(above, axis=0)
@@ -371,17 +458,13 @@ def empirical_optimal_stopping(epochs: np.ndarray, test_error: np.ndarray):
     """Per run, the recorded epoch of smallest test error and that error.
 
     Args:
-        epochs: recorded epochs, ``(T,)``.
-        test_error: test errors, time first, ``(T, ...)``.
+        epochs: recorded epochs, ``(T,)``, >= 0 and strictly increasing.
+        test_error: test errors, time first, ``(T, ...)``, finite (a NaN would hide the minimum).
 
     Returns:
         ``(t_opt, min_error)``, each of shape ``test_error.shape[1:]``.
     """
-    epochs = np.asarray(epochs, dtype=float)
-    test_error = np.asarray(test_error, dtype=float)
-    if epochs.ndim != 1 or test_error.shape[0] != epochs.size:
-        raise ValueError(
-            f"test_error must have time first with {epochs.size} rows, got shape {test_error.shape}"
-        )
+    epochs = _check_epochs(epochs)
+    test_error = _check_time_first("test_error", test_error, epochs)
     i = np.argmin(test_error, axis=0)
     return epochs[i], np.min(test_error, axis=0)

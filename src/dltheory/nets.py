@@ -13,19 +13,16 @@ residual is ``r_0 = -y``. Randomness comes from a ``torch.Generator`` derived fr
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from threadpoolctl import threadpool_limits
 from torch import nn
 
-from dltheory._checks import check_int, check_positive
+from dltheory._checks import ArgumentTypeError, as_float_array, check_int, check_positive
+from dltheory._torch import torch, torch_generator
 from dltheory.progress import progress_bar
 
 __all__ = [
-    "single_threaded",
     "torch_generator",
     "TwoLayerNet",
     "ThreeLayerNet",
@@ -36,30 +33,22 @@ __all__ = [
 ]
 
 
-@contextmanager
-def single_threaded():
-    """Run torch and BLAS on one thread inside the block, restoring torch's setting after it.
-
-    On a small shared machine the per-step work of these networks is too small to split: with two
-    torch threads and other processes on two cores, a gradient step measured 10-20x slower than on
-    one thread, and numpy's BLAS threads, spinning between calls, starve torch's.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1, user_api="blas"):
-            yield
-    finally:
-        torch.set_num_threads(before)
+# How far above its initial value the loss may go before gradient descent counts as diverged: the flow
+# never increases the loss, a stable step barely does, and an unstable one multiplies the error by a
+# factor > 1 every step, so it passes a million times the start within a few steps.
+_BLOWUP = 1e6
 
 
-def torch_generator(rng: np.random.Generator) -> torch.Generator:
-    """A CPU ``torch.Generator`` seeded from ``rng`` (advances ``rng`` by one draw)."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy Generator, got {type(rng).__name__}")
-    g = torch.Generator()
-    g.manual_seed(int(rng.integers(0, 2**62)))
-    return g
+def _as_tensor(name: str, x, dtype, *, ndim: int) -> torch.Tensor:
+    """``x`` (a tensor or array-like of finite real numbers) with ``ndim`` dimensions, as ``dtype``."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    arr = as_float_array(name, x, ndim=ndim)
+    if 0 in arr.shape:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if not arr.flags.writeable:
+        arr = arr.copy()
+    return torch.as_tensor(arr, dtype=dtype)
 
 
 def _signs(shape, gen: torch.Generator, dtype) -> torch.Tensor:
@@ -104,11 +93,13 @@ class ThreeLayerNet(nn.Module):
         return torch.relu(self.scale * (h @ self.W2.T)) @ self.V.T
 
 
-def _check_sizes(d, width, num_classes):
+def _check_sizes(d, width, num_classes, dtype):
     d = check_int("d", d)
     width = check_int("width", width, minimum=2)
     if width % 2:
         raise ValueError(f"width must be even (two symmetric copies), got {width}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ArgumentTypeError(f"dtype must be a floating-point torch dtype, got {dtype!r}")
     return d, width, check_int("num_classes", num_classes)
 
 
@@ -132,7 +123,7 @@ def two_layer_net(
         rng: numpy generator (a torch generator is derived from it).
         dtype: parameter dtype.
     """
-    d, width, num_classes = _check_sizes(d, width, num_classes)
+    d, width, num_classes = _check_sizes(d, width, num_classes, dtype)
     gen = torch_generator(rng)
     half = width // 2
     A = torch.randn(half, d, generator=gen, dtype=dtype)
@@ -161,7 +152,7 @@ def three_layer_net(
         rng: numpy generator.
         dtype: parameter dtype.
     """
-    d, width, num_classes = _check_sizes(d, width, num_classes)
+    d, width, num_classes = _check_sizes(d, width, num_classes, dtype)
     gen = torch_generator(rng)
     half = width // 2
     A = torch.randn(half, d, generator=gen, dtype=dtype)
@@ -213,48 +204,97 @@ def train_gd(
         Y: ``(P, K)`` training targets (one-hot, possibly corrupted).
         lr: step size ``eta``.
         steps: number of gradient steps.
-        record_steps: increasing step numbers in ``[0, steps]`` to record (default: every step).
+        record_steps: increasing integer step numbers in ``[0, steps]`` to record (default: every step).
         X_test: optional ``(P_test, d)`` held-out inputs.
-        labels_test: ``(P_test,)`` held-out classes (with ``X_test``).
+        labels_test: ``(P_test,)`` held-out classes in ``[0, K)`` (with ``X_test``).
         progress: description for a progress bar (``None``: none).
 
     Returns:
         A :class:`TrainRecord`.
+
+    Raises:
+        ValueError: for a bad argument, or if training diverges (``lr`` too large): the loss becomes
+            non-finite or exceeds a million times its initial value, which bounds it under the gradient
+            flow. The model is then left at the weights it had reached.
     """
+    if not isinstance(model, nn.Module):
+        raise ArgumentTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    params = [q for q in model.parameters() if q.requires_grad]
+    if not params:
+        raise ValueError("model must have trainable parameters")
     lr = check_positive("lr", lr)
     steps = check_int("steps", steps, minimum=0)
-    p = next(model.parameters())
-    dtype = p.dtype
-    X = torch.as_tensor(np.asarray(X), dtype=dtype)
-    Y = torch.as_tensor(np.asarray(Y), dtype=dtype)
-    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
+    if progress is not None and not isinstance(progress, str):
+        raise ArgumentTypeError(
+            f"progress must be a description (a string) or None, got {progress!r}"
+        )
+    dtype = params[0].dtype
+    X = _as_tensor("X", X, dtype, ndim=2)
+    Y = _as_tensor("Y", Y, dtype, ndim=2)
+    if X.shape[0] != Y.shape[0]:
         raise ValueError(
             f"X (P, d) and Y (P, K) must share P, got {tuple(X.shape)}, {tuple(Y.shape)}"
         )
-    rec = np.arange(steps + 1) if record_steps is None else np.asarray(record_steps, dtype=np.int64)
+    rec = np.arange(steps + 1) if record_steps is None else np.asarray(record_steps)
+    if rec.size and rec.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"record_steps must be integers, got {record_steps!r}")
     if rec.ndim != 1 or rec.size == 0 or np.any(np.diff(rec) <= 0) or rec[0] < 0 or rec[-1] > steps:
         raise ValueError(f"record_steps must be increasing integers in [0, {steps}]")
+    rec = rec.astype(np.int64, copy=False)
     if (X_test is None) != (labels_test is None):
         raise ValueError("give X_test and labels_test together")
+    with torch.no_grad():
+        try:
+            out = model(X)
+        except RuntimeError as e:
+            raise ValueError(
+                f"model cannot be applied to X of shape {tuple(X.shape)}: {e}"
+            ) from None
+    if out.shape != Y.shape:
+        raise ValueError(
+            f"Y must have the model's output shape {tuple(out.shape)}, got {tuple(Y.shape)}"
+        )
+    if not bool(torch.isfinite(out).all()):
+        raise ValueError("model gives non-finite outputs on X: its parameters must be finite")
     if X_test is not None:
-        Xt = torch.as_tensor(np.asarray(X_test), dtype=dtype)
-        lt = torch.as_tensor(np.asarray(labels_test))
+        Xt = _as_tensor("X_test", X_test, dtype, ndim=2)
+        if Xt.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"X_test must have d = {X.shape[1]} columns, got shape {tuple(Xt.shape)}"
+            )
+        lt = np.asarray(labels_test)
+        if lt.dtype.kind not in "iu":
+            raise ArgumentTypeError(f"labels_test must be integer classes, got dtype {lt.dtype}")
+        if lt.shape != (Xt.shape[0],):
+            raise ValueError(
+                f"labels_test must have shape ({Xt.shape[0]},) like X_test, got {lt.shape}"
+            )
+        if lt.size and (lt.min() < 0 or lt.max() >= Y.shape[1]):
+            raise ValueError(
+                f"labels_test must lie in [0, {Y.shape[1]}), got {lt.min()}..{lt.max()}"
+            )
+        lt = torch.as_tensor(lt)
     labels = Y.argmax(1)
-    params = [q for q in model.parameters() if q.requires_grad]
     is_rec = np.zeros(steps + 1, dtype=bool)
     is_rec[rec] = True
     loss_h, res_h, tr_h, te_h = [], [], [], []
-    with (
-        single_threaded(),
-        progress_bar(total=steps, desc=progress or "", enable=None if progress else False) as bar,
-    ):
+    with progress_bar(total=steps, desc=progress or "", enable=None if progress else False) as bar:
         for t in range(steps + 1):
             out = model(X)
             resid = out - Y
             loss = 0.5 * (resid**2).sum()
+            value = float(loss.detach())
+            if t == 0:
+                bound = _BLOWUP * value
+            if not value <= bound:  # also catches NaN
+                raise ValueError(
+                    f"training diverged: after {t} steps the loss is {value:.3g}, above {_BLOWUP:g} "
+                    f"times its initial value (which bounds it under the gradient flow); lr = {lr:g} is "
+                    "too large a step for this model and these data, use a smaller lr"
+                )
             if is_rec[t]:
                 with torch.no_grad():
-                    loss_h.append(float(loss))
+                    loss_h.append(value)
                     res_h.append(resid.detach().T.reshape(-1).numpy().copy())
                     tr_h.append(float((out.argmax(1) == labels).double().mean()))
                     if X_test is not None:

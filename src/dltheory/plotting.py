@@ -10,6 +10,8 @@ from importlib import resources
 import matplotlib.pyplot as plt
 import numpy as np
 
+from dltheory._checks import as_float_array, check_int
+
 __all__ = ["STYLE_PATH", "use_book_style", "theory_vs_sim"]
 
 STYLE_PATH = resources.files("dltheory") / "book.mplstyle"
@@ -18,6 +20,15 @@ STYLE_PATH = resources.files("dltheory") / "book.mplstyle"
 def use_book_style() -> None:
     """Apply the committed ``book.mplstyle`` to matplotlib's global rc parameters."""
     plt.style.use(str(STYLE_PATH))
+
+
+def _curve(name: str, y) -> np.ndarray:
+    # A non-finite value is a gap in a curve (a quantity undefined or unbounded there, e.g. the
+    # effective ridge below the weight-decay threshold); matplotlib draws around it.
+    try:
+        return np.asarray(y, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real numbers, got {y!r}") from None
 
 
 def theory_vs_sim(
@@ -51,8 +62,13 @@ def theory_vs_sim(
     Returns:
         ``(line, errorbar_container)``.
     """
-    t_theory, y_theory = np.asarray(t_theory, float), np.asarray(y_theory, float)
-    t_sim, y_sim = np.asarray(t_sim, float), np.asarray(y_sim, float)
+    if not (hasattr(ax, "plot") and hasattr(ax, "errorbar")):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    t_theory, t_sim = as_float_array("t_theory", t_theory), as_float_array("t_sim", t_sim)
+    y_theory, y_sim = _curve("y_theory", y_theory), _curve("y_sim", y_sim)
+    every = check_int("every", every)
+    if not isinstance(marker, str):
+        raise TypeError(f"marker must be a matplotlib marker string, got {marker!r}")
     if t_theory.shape != y_theory.shape:
         raise ValueError(f"t_theory {t_theory.shape} and y_theory {y_theory.shape} differ in shape")
     y2 = y_sim[None, :] if y_sim.ndim == 1 else y_sim

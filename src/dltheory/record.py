@@ -13,18 +13,30 @@ File format (one JSON object per chapter)::
      "claims": [{"id": "half-time-mode-1", "source": "...", "statement": "...",
                  "predicted": 717.0, "measured": 719.5, "tolerance": {"rel": 0.05}, "passed": true}]}
 
-Run ``python -m dltheory.record check --scale ci CHAPTER ...`` to verify that records exist, come from the
-expected scale and pass.
+A record also stores ``source_sha256`` (the chapter's MyST source, when it is found under ``book/``) and
+``library_sha256`` (every file of this package), so a record can be told apart from one written by older
+code. Creating a :class:`Record` deletes the chapter's previous record, so a run that dies before
+:meth:`Record.finish` leaves no record behind to be mistaken for its result; :meth:`Record.save` writes
+through a temporary file and a rename, so a reader never sees half a record.
+
+Run ``python -m dltheory.record check --scale ci CHAPTER ...`` to verify records: each must exist, parse,
+come from the expected scale and from the current chapter source and library, and every claim's verdict
+is recomputed from its predicted value, measured value and tolerance (the stored ``passed`` flag is not
+trusted). A corrupt record is reported in one line and the other chapters are still checked.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import json
 import math
 import os
 import platform
+import re
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +51,9 @@ __all__ = [
     "results_dir",
     "load_records",
     "records_table",
+    "verdict",
+    "library_hash",
+    "source_hash",
 ]
 
 RESULTS_ENV = "DLTHEORY_RESULTS_DIR"
@@ -55,13 +70,130 @@ def _project_root(start: Path) -> Path | None:
     return None
 
 
+def _root() -> Path | None:
+    """The repository root: above the working directory, else above this package (editable install)."""
+    return _project_root(Path.cwd().resolve()) or _project_root(Path(__file__).resolve().parent)
+
+
 def results_dir() -> Path:
     """Directory for records: ``$DLTHEORY_RESULTS_DIR``, else ``<repo>/_build/results``."""
     env = os.environ.get(RESULTS_ENV)
     if env:
         return Path(env).resolve()
-    root = _project_root(Path.cwd().resolve())
+    root = _root()
     return (root if root is not None else Path.cwd()) / "_build" / "results"
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def _check_name(what: str, name) -> str:
+    """A chapter or figure name is one path component of letters, digits, '_' and '-'."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(
+            f"{what} must be letters, digits, '_' or '-' (no path), starting with a letter or digit; "
+            f"got {name!r}"
+        )
+    return name
+
+
+def _sha256_files(paths) -> str:
+    h = hashlib.sha256()
+    for rel, path in paths:
+        h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@functools.cache
+def library_hash() -> str:
+    """SHA-256 of every source file of the :mod:`dltheory` package (paths and contents)."""
+    pkg = Path(__file__).resolve().parent
+    files = sorted(
+        p for p in pkg.rglob("*") if p.is_file() and p.suffix in {".py", ".mplstyle", ".json"}
+    )
+    return _sha256_files((p.relative_to(pkg).as_posix(), p) for p in files)
+
+
+def _chapter_source(chapter: str) -> Path | None:
+    root = _root()
+    if root is None:
+        return None
+    path = root / "book" / f"{chapter}.md"
+    return path if path.is_file() else None
+
+
+def source_hash(chapter: str) -> str | None:
+    """SHA-256 of the chapter's source ``book/<chapter>.md``, or None where there is none."""
+    path = _chapter_source(_check_name("chapter", chapter))
+    return None if path is None else _sha256_files([(path.name, path)])
+
+
+def _finite_positive(name: str, value) -> float:
+    v = float(value)
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+def _finite(name: str, value) -> float:
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def _all_finite(x: Any) -> bool:
+    """False if ``x`` (plain, possibly nested) holds a non-finite float or its stored string form."""
+    if isinstance(x, list | tuple):
+        return all(_all_finite(v) for v in x)
+    if isinstance(x, dict):
+        return all(_all_finite(v) for v in x.values())
+    if isinstance(x, float):
+        return math.isfinite(x)
+    if isinstance(x, str):
+        return x.strip().lower() not in {"nan", "inf", "-inf", "+inf", "infinity", "-infinity"}
+    return True
+
+
+def _number(x: Any) -> float:
+    """A stored number as float (NaN for None, strings like 'nan', or anything else not a number)."""
+    if isinstance(x, bool) or x is None:
+        return float("nan")
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def verdict(tolerance: dict, predicted: Any, measured: Any) -> bool:
+    """Whether a claim passes, from its tolerance, prediction and measurement alone.
+
+    ``{"rel": r}``: |measured - predicted| <= r |predicted|; ``{"abs": a}``: |measured - predicted| <= a;
+    ``{"below": b}`` / ``{"above": b}``: measured < b / measured > b; ``{"exact": True}``: equal and
+    finite. Every number involved must be finite and every tolerance finite and > 0, else the claim
+    fails. Raises ``ValueError`` for a tolerance that is not one of these forms.
+    """
+    if not isinstance(tolerance, dict) or len(tolerance) != 1:
+        raise ValueError(f"tolerance must be a dict with one key, got {tolerance!r}")
+    ((kind, tol),) = tolerance.items()
+    if kind == "exact":
+        if tol is not True:
+            raise ValueError(f"an exact tolerance must be {{'exact': true}}, got {tolerance!r}")
+        p, m = _plain(predicted), _plain(measured)
+        return _all_finite(p) and _all_finite(m) and p == m
+    if kind not in {"rel", "abs", "below", "above"}:
+        raise ValueError(f"unknown tolerance kind {kind!r}")
+    t, m = _number(tol), _number(measured)
+    if not (math.isfinite(t) and math.isfinite(m)):
+        return False
+    if kind == "below":
+        return m < t
+    if kind == "above":
+        return m > t
+    p = _number(predicted)
+    if not (math.isfinite(p) and t > 0):
+        return False
+    return _magnitude(m - p) <= (t * _magnitude(p) if kind == "rel" else t)
 
 
 def _plain(x: Any) -> Any:
@@ -108,6 +240,20 @@ class Record:
     claims: list[Claim] = field(default_factory=list)
     _t0: float = field(default_factory=time.perf_counter, repr=False)
 
+    def __post_init__(self):
+        _check_name("chapter", self.chapter)
+        if not isinstance(self.scale, str) or not self.scale:
+            raise ValueError(f"scale must be a non-empty string, got {self.scale!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
+            raise TypeError(f"seed must be an integer, got {self.seed!r}")
+        # This run's record does not exist until finish(): an earlier one must not stand in for it.
+        self.path.unlink(missing_ok=True)
+
+    @property
+    def path(self) -> Path:
+        """Where :meth:`save` writes: ``<results>/<chapter>.json``."""
+        return self.directory / f"{self.chapter}.json"
+
     def _add(self, claim: Claim) -> Claim:
         if any(c.id == claim.id for c in self.claims):
             raise ValueError(f"claim id {claim.id!r} recorded twice")
@@ -128,20 +274,16 @@ class Record:
         """Claim that ``measured`` agrees with ``predicted`` within a relative or absolute tolerance."""
         if (rel is None) == (abs is None):
             raise ValueError("give exactly one of rel= or abs=")
+        tol = {"rel": _finite_positive("rel", rel)} if rel is not None else {}
+        tol = tol or {"abs": _finite_positive("abs", abs)}
         p, m = float(predicted), float(measured)
-        if rel is not None:
-            ok = math.isfinite(m) and math.isfinite(p) and _magnitude(m - p) <= rel * _magnitude(p)
-            tol = {"rel": float(rel)}
-        else:
-            ok = math.isfinite(m) and math.isfinite(p) and _magnitude(m - p) <= abs
-            tol = {"abs": float(abs)}
-        return self._add(Claim(id, source, statement, p, m, tol, bool(ok)))
+        return self._add(Claim(id, source, statement, p, m, tol, verdict(tol, p, m)))
 
     def _check_bound(self, id, side, measured, bound, predicted, source, statement) -> Claim:
-        m, b = float(measured), float(bound)
-        ok = math.isfinite(m) and (m < b if side == "below" else m > b)
+        tol = {side: _finite("bound", bound)}
+        m = float(measured)
         p = None if predicted is None else float(predicted)
-        return self._add(Claim(id, source, statement, p, m, {side: b}, bool(ok)))
+        return self._add(Claim(id, source, statement, p, m, tol, verdict(tol, p, m)))
 
     def check_below(
         self,
@@ -172,9 +314,10 @@ class Record:
     def check_equal(
         self, id: str, *, predicted: Any, measured: Any, source: str = "", statement: str = ""
     ) -> Claim:
-        """Claim that ``measured`` equals ``predicted`` exactly (orders, signs, counts)."""
+        """Claim that ``measured`` equals ``predicted`` exactly (orders, signs, counts); NaN never does."""
         p, m = _plain(predicted), _plain(measured)
-        return self._add(Claim(id, source, statement, p, m, {"exact": True}, p == m))
+        tol = {"exact": True}
+        return self._add(Claim(id, source, statement, p, m, tol, verdict(tol, p, m)))
 
     @property
     def passed(self) -> bool:
@@ -186,7 +329,7 @@ class Record:
 
     def savefig(self, fig, name: str, **kwargs) -> Path:
         """Save a matplotlib figure as ``<results>/figures/<chapter>/<name>.png``; returns the path."""
-        path = self.directory / "figures" / self.chapter / f"{name}.png"
+        path = self.directory / "figures" / self.chapter / f"{_check_name('name', name)}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=kwargs.pop("dpi", 120), **kwargs)
         return path
@@ -203,14 +346,24 @@ class Record:
             "seed": int(self.seed),
             "runtime_s": round(time.perf_counter() - self._t0, 2),
             "versions": versions,
+            "source_sha256": source_hash(self.chapter),
+            "library_sha256": library_hash(),
             "claims": [_plain(asdict(c)) for c in self.claims],
         }
 
     def save(self) -> Path:
-        """Write the record as JSON and return its path."""
-        path = self.directory / f"{self.chapter}.json"
+        """Write the record as JSON (atomically: a temporary file, then a rename) and return its path."""
+        path = self.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        text = json.dumps(self.to_dict(), indent=1) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{self.chapter}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return path
 
     def finish(self) -> Path:
@@ -235,9 +388,17 @@ def _magnitude(x: float) -> float:
 
 
 def load_records(directory: str | Path | None = None) -> list[dict]:
-    """All records in ``directory`` (default :func:`results_dir`), sorted by chapter."""
+    """All records in ``directory`` (default :func:`results_dir`), sorted by chapter; none if it is absent."""
     d = Path(directory) if directory is not None else results_dir()
-    return [json.loads(p.read_text()) for p in sorted(d.glob("*.json"))]
+    if d.exists() and not d.is_dir():
+        raise ValueError(f"directory {d} is a file, not a folder of records")
+    records = []
+    for p in sorted(d.glob("*.json")):
+        try:
+            records.append(json.loads(p.read_text()))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"corrupt record {p}: {e}") from None
+    return records
 
 
 def _fmt(x: Any) -> str:
@@ -261,6 +422,11 @@ def _fmt_tol(tol: dict) -> str:
 
 def records_table(records: list[dict]) -> list[dict]:
     """Flatten records into table rows: chapter, claim, predicted, measured, tolerance, passed, runtime."""
+    if not isinstance(records, list) or not all(
+        isinstance(r, dict) and {"chapter", "scale", "claims", "runtime_s"} <= r.keys()
+        for r in records
+    ):
+        raise ValueError("records must be a list of chapter records, as load_records returns")
     rows = []
     for r in records:
         for c in r["claims"]:
@@ -279,6 +445,39 @@ def records_table(records: list[dict]) -> list[dict]:
     return rows
 
 
+def _record_problems(rec: Any, ch: str, scale: str | None) -> list[str]:
+    """Everything wrong with one parsed record (empty if it is valid, current and passing)."""
+    if not isinstance(rec, dict):
+        return ["record is not a JSON object"]
+    problems = []
+    if rec.get("chapter") != ch:
+        problems.append(f"record names chapter {rec.get('chapter')!r}")
+    if scale is not None and rec.get("scale") != scale:
+        problems.append(f"record is at scale {rec.get('scale')!r}, expected {scale!r}")
+    src = source_hash(ch)
+    if src is not None and rec.get("source_sha256") != src:
+        problems.append("record is older than the chapter's source (rerun the chapter)")
+    if rec.get("library_sha256") != library_hash():
+        problems.append("record is older than the library (rerun the chapter)")
+    claims = rec.get("claims")
+    if not isinstance(claims, list) or not claims:
+        return [*problems, "record holds no claims"]
+    for c in claims:
+        cid = c.get("id", "?") if isinstance(c, dict) else "?"
+        try:
+            ok = verdict(c["tolerance"], c.get("predicted"), c.get("measured"))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            problems.append(f"claim {cid}: malformed ({e})")
+            continue
+        if not ok:
+            problems.append(f"claim {cid} failed (recomputed from predicted, measured, tolerance)")
+        elif c.get("passed") is not True:
+            problems.append(
+                f"claim {cid}: stored verdict {c.get('passed')!r} disagrees with the data"
+            )
+    return problems
+
+
 def _check(directory: Path, chapters: list[str], scale: str | None) -> int:
     problems = []
     for ch in chapters:
@@ -286,16 +485,15 @@ def _check(directory: Path, chapters: list[str], scale: str | None) -> int:
         if not path.is_file():
             problems.append(f"{ch}: no record at {path}")
             continue
-        rec = json.loads(path.read_text())
-        if scale is not None and rec.get("scale") != scale:
-            problems.append(f"{ch}: record is at scale {rec.get('scale')!r}, expected {scale!r}")
-        if not rec.get("claims"):
-            problems.append(f"{ch}: record holds no claims")
-        for c in rec.get("claims", []):
-            if not c.get("passed"):
-                problems.append(f"{ch}: claim {c['id']} failed")
-        n = len(rec.get("claims", []))
-        print(f"{ch}: {n} claims, scale {rec.get('scale')}, {rec.get('runtime_s')} s")
+        try:
+            rec = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            problems.append(f"{ch}: corrupt record {path}: {type(e).__name__}: {e}")
+            continue
+        problems += [f"{ch}: {p}" for p in _record_problems(rec, ch, scale)]
+        if isinstance(rec, dict):
+            n = len(rec.get("claims") or [])
+            print(f"{ch}: {n} claims, scale {rec.get('scale')}, {rec.get('runtime_s')} s")
     for p in problems:
         print("ERROR:", p, file=sys.stderr)
     return 1 if problems else 0
@@ -310,6 +508,9 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("--scale", default=None, help="expected scale")
     args = parser.parse_args(argv)
     names = [Path(c).stem for c in args.chapters]
+    for n in names:
+        if not _NAME.fullmatch(n):
+            parser.error(f"not a chapter name: {n!r}")
     return _check(args.dir or results_dir(), names, args.scale)
 
 

@@ -96,18 +96,8 @@ def _data(sigma31, name: str = "sigma31") -> np.ndarray:
 
 
 def _svd(x: np.ndarray):
-    """Thin SVD ``(U, s, Vt)`` of a matrix or batch, with LAPACK on one thread.
-
-    A batch of small SVDs gains nothing from BLAS threads, and on a busy machine threaded LAPACK can
-    be tens of times slower than one thread (measured: a 500 x 1000 SVD, 0.2 s on one thread, 10 s on
-    two threads of two loaded cores).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return np.linalg.svd(x, full_matrices=False)
-    with threadpool_limits(limits=1, user_api="blas"):
-        return np.linalg.svd(x, full_matrices=False)
+    """Thin SVD ``(U, s, Vt)`` of a matrix or batch (on the book's thread policy, :mod:`dltheory.threads`)."""
+    return np.linalg.svd(x, full_matrices=False)
 
 
 def _compose(U, s, Vt) -> np.ndarray:
@@ -424,6 +414,13 @@ def empirical_learner_errors(
         :func:`empirical_best_strengths`.
     """
     x = _data(sigma31)
+    w = _data(W_bar, "W_bar")
+    if w.shape != x.shape:
+        raise ValueError(f"W_bar must have the shape of sigma31 {x.shape}, got {w.shape}")
+    if np.any(np.sum(w * w, axis=(-2, -1)) == 0):
+        raise ValueError("W_bar must be nonzero (the errors are normalised by ||W_bar||_F^2)")
+    check_positive("noise_std", noise_std)
+    ridge_c = _ridge_factor(x, sigma31_val)  # checks sigma31_val before the SVD
     rank = np.shape(s_bar)[-1] if np.ndim(s_bar) else 1
     svd = _svd(x)  # one SVD per data set, shared by every rule
     estimates = {
@@ -432,11 +429,10 @@ def empirical_learner_errors(
         "truncated_svd": _truncated(x, svd, rank).W,
         "hard_threshold": _hard(x, svd, None).W,
         "soft_threshold": _soft(x, svd, None).W,
-        "ridge": _ridge_factor(x, sigma31_val)[..., None, None] * x,
+        "ridge": ridge_c[..., None, None] * x,
         "least_squares": x,
     }
-    errors = {name: empirical_test_error(W, W_bar) for name, W in estimates.items()}
-    w = _data(W_bar, "W_bar")
+    errors = {name: empirical_test_error(W, w) for name, W in estimates.items()}
     best = np.sum((np.swapaxes(svd[0], -1, -2) @ w) * svd[2], axis=-1)
     errors["best"] = 1.0 - np.sum(best**2, axis=-1) / np.sum(w * w, axis=(-2, -1))
     return errors

@@ -21,12 +21,13 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from dltheory._checks import (
+    ArgumentTypeError,
     as_float_array,
     check_choice,
     check_int,
+    check_nonneg,
     check_positive,
     check_task_grid,
 )
@@ -40,7 +41,27 @@ __all__ = [
     "noisy_data",
     "data_from_targets",
     "noisy_data_examples",
+    "TaskPair",
+    "aligned_task_pair",
+    "task_pair_data",
+    "rotate_output_blocks",
+    "empirical_block_error",
+    "select_runs",
 ]
+
+
+def _check_rng(rng) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentTypeError(
+            f"rng must be a numpy Generator (np.random.default_rng(seed)), got {rng!r}"
+        )
+    return rng
+
+
+def _check_teacher(teacher, name: str = "teacher") -> Teacher:
+    if not isinstance(teacher, Teacher):
+        raise ArgumentTypeError(f"{name} must be a Teacher batch, got {type(teacher).__name__}")
+    return teacher
 
 
 def haar_stiefel(n: int, k: int, *, rng: np.random.Generator) -> np.ndarray:
@@ -50,6 +71,7 @@ def haar_stiefel(n: int, k: int, *, rng: np.random.Generator) -> np.ndarray:
     """
     n = check_int("n", n)
     k = check_int("k", k)
+    _check_rng(rng)
     if k > n:
         raise ValueError(f"k must be <= n for orthonormal columns, got k={k}, n={n}")
     q, r = np.linalg.qr(rng.standard_normal((n, k)))
@@ -128,16 +150,20 @@ def low_rank_teacher(
         The :class:`Teacher` batch.
     """
     n_in, n_out = _check_shape(n_in, n_out)
+    _check_rng(rng)
     s = as_float_array("singular_values", singular_values)
     if s.ndim == 1:
         s = s[None, :]
-    if s.ndim != 2 or s.shape[1] == 0:
+    if s.ndim != 2 or 0 in s.shape:
         raise ValueError(f"singular_values must have shape (r,) or (B, r), got {s.shape}")
     if np.any(s <= 0):
         raise ValueError("singular_values must be > 0")
     rank = s.shape[1]
     if rank > n_out:
-        raise ValueError(f"teacher rank {rank} exceeds n_out={n_out}")
+        raise ValueError(
+            f"singular_values holds {rank} per teacher, more than n_out={n_out} (the teacher rank "
+            "is at most n_out)"
+        )
     children = rng.spawn(s.shape[0])
     U = np.stack([haar_stiefel(n_out, rank, rng=c) for c in children])
     V = np.stack([haar_stiefel(n_in, rank, rng=c) for c in children])
@@ -198,9 +224,9 @@ def noisy_data(teacher: Teacher, *, noise_std: float = 1.0, rng: np.random.Gener
     Returns:
         :class:`NoisyData` with the SVD of Sigma^31 (singular values descending).
     """
-    sigma = float(noise_std)
-    if not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+    _check_teacher(teacher)
+    sigma = check_nonneg("noise_std", noise_std)
+    _check_rng(rng)
     B, n_out, n_in = teacher.batch, teacher.n_out, teacher.n_in
     children = rng.spawn(B)
     Z = np.stack([c.standard_normal((n_out, n_in)) for c in children]) * (sigma / np.sqrt(n_in))
@@ -235,11 +261,11 @@ def noisy_data_examples(
     Returns:
         :class:`NoisyData` with ``sigma11`` and ``targets_sq`` set.
     """
+    _check_teacher(teacher)
     P = check_int("n_examples", n_examples)
     check_choice("inputs", inputs, ("orthogonal", "gaussian"))
-    sigma = float(noise_std)
-    if not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+    sigma = check_nonneg("noise_std", noise_std)
+    _check_rng(rng)
     n_in, n_out = teacher.n_in, teacher.n_out
     Xs, Zs = [], []
     for child in rng.spawn(teacher.batch):
@@ -266,11 +292,13 @@ def data_from_targets(teacher: Teacher, sigma31, *, noise_std: float) -> NoisyDa
     Args:
         teacher: the batch of B teachers the test error refers to.
         sigma31: targets, ``(B, N3, N1)`` (row mu of Y^T is the target of input mu).
-        noise_std: sigma_z recorded with the data.
+        noise_std: sigma_z >= 0 recorded with the data.
 
     Returns:
         :class:`NoisyData` with the SVD of ``sigma31`` (singular values descending).
     """
+    _check_teacher(teacher)
+    sigma = check_nonneg("noise_std", noise_std)
     sigma31 = as_float_array("sigma31", sigma31, ndim=3)
     if sigma31.shape != (teacher.batch, teacher.n_out, teacher.n_in):
         raise ValueError(
@@ -280,7 +308,7 @@ def data_from_targets(teacher: Teacher, sigma31, *, noise_std: float) -> NoisyDa
     U_hat, s_hat, Vt_hat = np.linalg.svd(sigma31, full_matrices=False)
     return NoisyData(
         teacher=teacher,
-        noise_std=float(noise_std),
+        noise_std=sigma,
         sigma31=sigma31,
         U_hat=U_hat,
         s_hat=s_hat,
@@ -289,11 +317,6 @@ def data_from_targets(teacher: Teacher, sigma31, *, noise_std: float) -> NoisyDa
 
 
 # --- Pairs of aligned rank-1 tasks (transfer, chapter 4) ----------------------------------------------
-
-
-def _one_blas_thread():
-    """Context limiting BLAS/LAPACK to one thread (many small SVDs run faster that way)."""
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -368,6 +391,7 @@ def aligned_task_pair(n_in: int, n_out: int, s_a, s_b, q, *, rng: np.random.Gene
             f"the joint aspect ratio 2 n_out / n_in must lie in (0, 1], got n_out={n_out}, "
             f"n_in={n_in}"
         )
+    _check_rng(rng)
     s_a, s_b, q = (np.atleast_1d(x) for x in check_task_grid(s_a, s_b, q))
     if s_a.ndim != 1:
         raise ValueError(f"s_a, s_b and q must be scalars or 1-d, got shape {s_a.shape}")
@@ -405,11 +429,12 @@ def rotate_output_blocks(
         ``(pair, alone, joint)``, all rotated.
     """
     if not isinstance(pair, TaskPair):
-        raise ValueError(f"pair must be a TaskPair, got {type(pair).__name__}")
+        raise ArgumentTypeError(f"pair must be a TaskPair, got {type(pair).__name__}")
+    _check_rng(rng)
     n, B = pair.n_out, pair.batch
     for name, d, rows in (("alone", alone, n), ("joint", joint, 2 * n)):
         if not isinstance(d, NoisyData):
-            raise ValueError(f"{name} must be a NoisyData batch, got {type(d).__name__}")
+            raise ArgumentTypeError(f"{name} must be a NoisyData batch, got {type(d).__name__}")
         if d.sigma31.shape != (B, rows, pair.task_a.n_in):
             raise ValueError(
                 f"{name} must hold {B} data sets of shape ({rows}, {pair.task_a.n_in}), got "
@@ -433,10 +458,7 @@ def rotate_output_blocks(
 
 
 def _data_from(teacher: Teacher, sigma31: np.ndarray, noise_std: float) -> NoisyData:
-    # Many small SVDs: one BLAS thread is several times faster than two (measured with 240 SVDs of
-    # 100 x 100 on 2 busy cores: 0.7 s against 6-26 s), so limit the thread pool while they run.
-    with _one_blas_thread():
-        return data_from_targets(teacher, sigma31, noise_std=noise_std)
+    return data_from_targets(teacher, sigma31, noise_std=noise_std)
 
 
 def task_pair_data(
@@ -459,10 +481,9 @@ def task_pair_data(
         and for the joint task (``(B, 2 N3, N1)``, teacher ``pair.joint``).
     """
     if not isinstance(pair, TaskPair):
-        raise ValueError(f"pair must be a TaskPair, got {type(pair).__name__}")
-    sigma = float(noise_std)
-    if not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+        raise ArgumentTypeError(f"pair must be a TaskPair, got {type(pair).__name__}")
+    sigma = check_nonneg("noise_std", noise_std)
+    _check_rng(rng)
     n_out, n_in = pair.n_out, pair.task_a.n_in
     Z = np.stack([c.standard_normal((2 * n_out, n_in)) for c in rng.spawn(pair.batch)])
     Z *= sigma / np.sqrt(n_in)
@@ -497,9 +518,8 @@ def empirical_block_error(
         Normalised block test error, ``(T, B)``.
     """
     if not isinstance(data, NoisyData):
-        raise ValueError(f"data must be a NoisyData batch, got {type(data).__name__}")
-    if not isinstance(block, Teacher):
-        raise ValueError(f"block must be a Teacher batch, got {type(block).__name__}")
+        raise ArgumentTypeError(f"data must be a NoisyData batch, got {type(data).__name__}")
+    _check_teacher(block, "block")
     first_row = check_int("first_row", first_row, minimum=0)
     strength = as_float_array("mode_strength", mode_strength, ndim=3)
     B, M = data.batch, data.s_hat.shape[1]
@@ -509,14 +529,23 @@ def empirical_block_error(
             f"mode_strength must have shape (T, {B}, K) with 1 <= K <= {M}, got {strength.shape}"
         )
     n_blk = block.n_out
-    if block.batch != B or block.n_in != data.n_in or first_row + n_blk > data.n_out:
+    if block.batch != B or block.n_in != data.n_in:
         raise ValueError(
-            f"block ({block.batch} runs, {n_blk}x{block.n_in}) does not fit rows {first_row}.. of "
-            f"the data ({B} runs, {data.n_out}x{data.n_in})"
+            f"block ({block.batch} runs, {n_blk}x{block.n_in}) does not match the data ({B} runs, "
+            f"{data.n_out}x{data.n_in})"
+        )
+    if first_row + n_blk > data.n_out:
+        raise ValueError(
+            f"first_row={first_row} puts the block's {n_blk} rows past the data's {data.n_out} "
+            "output rows"
         )
     u_blk = data.U_hat[:, first_row : first_row + n_blk, :K]  # (B, n_blk, K)
     W_blk = block.W
     norm = np.sum(W_blk**2, axis=(1, 2))
+    if np.any(norm == 0):
+        raise ValueError(
+            "block must be a nonzero teacher in every run (the error is normalised by it)"
+        )
     h = np.sum(u_blk**2, axis=1)  # (B, K)
     g = np.einsum("bia,bij,bja->ba", u_blk, W_blk, data.V_hat[:, :, :K], optimize=True)  # (B, K)
     num = np.sum(strength**2 * h, axis=2) - 2.0 * np.sum(strength * g, axis=2) + norm
@@ -529,15 +558,17 @@ def select_runs(batch, runs):
 
     Args:
         batch: a :class:`Teacher`, :class:`NoisyData` or :class:`TaskPair` of B runs.
-        runs: indices, a boolean mask of length B, or a slice.
+        runs: 1-d run indices (each in [-B, B)), a boolean mask of length B, or a slice; a lone
+            integer is rejected, since it would drop the run axis.
 
     Returns:
         The same type holding the selected runs (copies for index arrays, views for slices).
     """
     if not isinstance(batch, Teacher | NoisyData | TaskPair):
-        raise ValueError(
+        raise ArgumentTypeError(
             f"batch must be a Teacher, NoisyData or TaskPair, got {type(batch).__name__}"
         )
+    runs = _check_runs(runs, batch.batch)
 
     import dataclasses
 
@@ -548,3 +579,32 @@ def select_runs(batch, runs):
         return x[runs] if isinstance(x, np.ndarray) else x
 
     return take(batch)
+
+
+def _check_runs(runs, n: int):
+    """A slice, or a 1-d index or mask array within a batch of ``n`` runs (a lone integer would drop
+    the run axis every array of a batch keeps)."""
+    if isinstance(runs, slice):
+        return runs
+    if isinstance(runs, str | bytes):
+        raise ArgumentTypeError(
+            f"runs must be run indices, a boolean mask or a slice, got {runs!r}"
+        )
+    arr = np.asarray(runs)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"runs must be a 1-d index or mask array or a slice, got shape {arr.shape}"
+        )
+    if arr.dtype.kind == "b":
+        if arr.size != n:
+            raise ValueError(f"runs as a boolean mask must have length {n}, got {arr.size}")
+        return arr
+    if arr.size == 0:
+        return arr.astype(np.intp)
+    if arr.dtype.kind not in "iu":
+        raise ArgumentTypeError(
+            f"runs must be integer indices, a boolean mask or a slice, got dtype {arr.dtype}"
+        )
+    if np.any(arr < -n) or np.any(arr >= n):
+        raise ValueError(f"runs must index the {n} runs of the batch (-{n} <= i < {n}), got {arr}")
+    return arr

@@ -31,7 +31,12 @@ import numpy as np
 
 from dltheory._checks import as_float_array, check_int, check_positive
 from dltheory.theory._optimize import refine_grid_minimum
-from dltheory.theory.mode_dynamics import predicted_mode_strength
+from dltheory.theory.mode_dynamics import (
+    _as_times,
+    _check_eps,
+    predicted_mode_strength,
+    predicted_time_to_strength,
+)
 from dltheory.theory.random_matrix import (
     mp_quadrature,
     outlier_singular_value,
@@ -46,6 +51,7 @@ __all__ = [
 ]
 
 _T_CHUNK = 512  # time points per block when integrating over the bulk (bounds memory)
+_GRID = 2001  # times in the optimal-stopping search grid
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,14 @@ def _setup(s_bar, n_in, n_out, hidden, noise_std, n_nodes) -> _Setup:
         raise ValueError(f"s_bar must hold between 1 and n_out={n_out} singular values, got {rank}")
     if hidden < rank:
         raise ValueError(f"hidden (N2={hidden}) must be >= the teacher rank ({rank})")
+    # The test error is normalised by ||W_bar||^2 = sum s_bar^2: for a zero teacher it is infinite at
+    # every time (the limit s_bar -> 0), so such a condition has no meaningful curve.
+    norm_sq = np.sum(sb**2, axis=-1)
+    if np.any(norm_sq < np.finfo(float).tiny):
+        raise ValueError(
+            "s_bar must hold a nonzero teacher singular value in every condition: the test error is "
+            "normalised by sum s_bar^2, which is 0 (or underflows) here"
+        )
     A = n_out / n_in
     n_bulk = n_out - rank
     n_learn = max(min(hidden, n_out, n_in) - rank, 0)
@@ -138,6 +152,30 @@ def _curves(t: np.ndarray, st: _Setup, eps: float, tau: float) -> tuple[np.ndarr
     return train, test
 
 
+def _check_t(t) -> np.ndarray:
+    t = _as_times(t)
+    if t.ndim != 1:
+        raise ValueError(f"t must have 1 dimension(s), got shape {t.shape}")
+    return t
+
+
+def _default_t_max(st: _Setup, eps: float, tau: float) -> float:
+    """End of the default search window: 20 tau, or twice the time when the test error must rise.
+
+    Mode a's test-error term s_a^2 - 2 s_a s_bar_a O_a + s_bar_a^2 falls while its strength grows to
+    s_bar_a O_a (< s_hat_a) and rises after, and every bulk term rises while its mode grows from an
+    eps below it. Past the time at which every signal mode has passed s_bar_a O_a the error can then
+    only grow, so the minimum lies before it. That time scales as tau log(s_hat/eps) / s_hat: a
+    fixed 20 tau misses the learning for a tiny eps or a weak noise_std.
+    """
+    target = st.s_bar * st.overlap
+    grows = (target > eps) & (st.s_hat > target)
+    if not grows.any():
+        return 20.0 * tau
+    t_pass = predicted_time_to_strength(target[grows], st.s_hat[grows], eps=eps, tau=tau)
+    return max(20.0 * tau, 2.0 * float(np.max(t_pass)))
+
+
 def predicted_error_curves(
     t,
     s_bar,
@@ -153,22 +191,23 @@ def predicted_error_curves(
     """Predicted train and test error against time (Lampinen & Ganguli 2019, Sec. 2.3).
 
     Args:
-        t: times in epochs, ``(T,)``, >= 0.
-        s_bar: teacher singular values, ``(r,)`` or a batch of conditions ``(..., r)``.
+        t: times in epochs, ``(T,)``, >= 0; +inf gives the end of training.
+        s_bar: teacher singular values >= 0, ``(r,)`` or a batch of conditions ``(..., r)``; each
+            condition needs a nonzero value, since the test error is normalised by sum s_bar^2.
         n_in: N1 = P, number of (one-hot) inputs and examples.
         n_out: N3 <= N1 outputs.
         hidden: N2 >= r, hidden width of the student.
-        eps: initial strength of every mode.
+        eps: initial strength of every mode, at least 2.2e-308 (the smallest normal float).
         tau: 1 / learning rate, in epochs.
         noise_std: sigma_z (noise variance sigma_z^2 / N1 per entry).
-        n_nodes: quadrature nodes over the noise bulk.
+        n_nodes: quadrature nodes over the noise bulk, >= 1.
 
     Returns:
         :class:`ErrorCurves` with ``train`` and ``test`` of shape ``(T, ...)``.
     """
-    eps = check_positive("eps", eps)
+    eps = _check_eps(eps)
     tau = check_positive("tau", tau)
-    t = as_float_array("t", t, nonneg=True, ndim=1)
+    t = _check_t(t)
     st = _setup(s_bar, n_in, n_out, hidden, noise_std, n_nodes)
     train, test = _curves(t, st, eps, tau)
     shape = (t.size, *st.batch_shape)
@@ -189,23 +228,31 @@ def predicted_optimal_stopping(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Optimal stopping time and minimal test error (Lampinen & Ganguli 2019, Sec. 2.4).
 
-    No closed form is known: we minimise the predicted test error on a grid of 2000 times in
+    No closed form is known: we minimise the predicted test error on a grid of 2001 times in
     [0, t_max] and refine each minimum with a bounded scalar search between its grid neighbours.
 
     Args:
         s_bar: teacher singular values, ``(r,)`` or ``(..., r)``.
         n_in, n_out, hidden, eps, tau, noise_std, n_nodes: as in :func:`predicted_error_curves`.
-        t_max: end of the search, in epochs (default: 20 tau, past the overfitting of the bulk).
+        t_max: end of the search, in epochs, > 0. The default is the larger of 20 tau and twice the
+            time by which every signal mode (of every condition) has grown past s_bar O(s_bar), the
+            strength that minimises its own error term. When eps lies below the learnable part of
+            the bulk (a small initialisation), the test error can only rise after that time, so
+            the window holds the minimum. The learning time scales as tau log(s_hat/eps) / s_hat,
+            so a tiny eps or a small noise_std widens it.
 
     Returns:
         ``(t_opt, min_test)``, each of shape ``s_bar.shape[:-1]`` (scalars for one condition).
         Where nothing can be learned (all s_bar at or below threshold), t_opt = 0 and the error is 1.
     """
-    eps = check_positive("eps", eps)
+    eps = _check_eps(eps)
     tau = check_positive("tau", tau)
-    t_max = 20.0 * tau if t_max is None else check_positive("t_max", t_max)
+    if t_max is not None:
+        t_max = check_positive("t_max", t_max)
     st = _setup(s_bar, n_in, n_out, hidden, noise_std, n_nodes)
-    grid = np.linspace(0.0, t_max, 2001)
+    if t_max is None:
+        t_max = _default_t_max(st, eps, tau)
+    grid = np.linspace(0.0, t_max, _GRID)
     _, test = _curves(grid, st, eps, tau)
     t_opt = np.empty(test.shape[1])
     err = np.empty(test.shape[1])
@@ -266,9 +313,16 @@ def predicted_error_curves_examples(
     Returns:
         :class:`ErrorCurves` with shapes ``(T, ...)``.
     """
+    # Validate everything here: the reductions below compute with the arguments before the
+    # reduced call would check them.
     P = check_int("n_examples", n_examples)
     n_in = check_int("n_in", n_in)
     n_out = check_int("n_out", n_out)
+    check_int("hidden", hidden)
+    check_int("n_nodes", n_nodes)
+    eps = _check_eps(eps)
+    tau = check_positive("tau", tau)
+    t = _check_t(t)
     noise_std = check_positive("noise_std", noise_std)
     sb = as_float_array("s_bar", s_bar, nonneg=True)
     common = dict(hidden=hidden, eps=eps, n_nodes=n_nodes)

@@ -24,7 +24,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from dltheory._checks import as_float_array, check_int, check_positive
+from dltheory._checks import (
+    ArgumentTypeError,
+    as_float_array,
+    check_in_range,
+    check_int,
+    check_positive,
+)
 
 __all__ = [
     "predicted_direction_decay",
@@ -46,7 +52,8 @@ def predicted_direction_decay(t, lam, lr: float) -> np.ndarray:
     the linearised model, where ``r_{t+1} = (I - eta J J^T) r_t``).
 
     Args:
-        t: ``(T,)`` steps (>= 0).
+        t: ``(T,)`` steps (>= 0), or one step; whole steps wherever ``eta lambda_s^2 > 1`` (the factor
+            is then negative, so it alternates in sign and has no value between steps).
         lam: ``(S,)`` singular values ``lambda_s >= 0``.
         lr: step size ``eta > 0``.
 
@@ -54,9 +61,18 @@ def predicted_direction_decay(t, lam, lr: float) -> np.ndarray:
         ``(T, S)`` decay factors.
     """
     t = as_float_array("t", t, nonneg=True)
-    lam = as_float_array("lam", lam, nonneg=True)
+    if t.ndim > 1:
+        raise ValueError(f"t must be a number or a vector of steps, got shape {t.shape}")
+    lam = as_float_array("lam", lam, nonneg=True, ndim=1)
     lr = check_positive("lr", lr)
-    return (1.0 - lr * lam**2)[None, :] ** np.atleast_1d(t)[:, None]
+    base = 1.0 - lr * lam**2
+    if np.any(base < 0) and np.any(t != np.round(t)):
+        # eta lambda^2 > 1: the factor alternates in sign from step to step, defined at whole steps only
+        raise ValueError(
+            "t must hold whole steps where lr * lam^2 > 1 (the linearised residual then alternates "
+            "in sign each step)"
+        )
+    return base[None, :] ** np.atleast_1d(t)[:, None]
 
 
 def predicted_split_residual(t, lam, coeffs0, lr: float, rank: int):
@@ -68,7 +84,7 @@ def predicted_split_residual(t, lam, coeffs0, lr: float, rank: int):
 
     Args:
         t: ``(T,)`` steps.
-        lam: ``(S,)`` singular values, descending, complete (``S = K n``; zeros allowed).
+        lam: ``(S,)`` singular values, descending (checked), complete (``S = K n``; zeros allowed).
         coeffs0: ``(S,)`` coordinates of the initial residual, ``U^T r_0``.
         lr: step size ``eta``.
         rank: ``r``, the dimension of the information space (``1 <= r < S``).
@@ -77,6 +93,8 @@ def predicted_split_residual(t, lam, coeffs0, lr: float, rank: int):
         ``(info, nuisance)``, each ``(T,)``, the norms ``||Pi_I r_t||`` and ``||Pi_N r_t||``.
     """
     lam = as_float_array("lam", lam, nonneg=True, ndim=1)
+    if np.any(np.diff(lam) > 0):
+        raise ValueError("lam must be in descending order (the information space is the top r)")
     c = as_float_array("coeffs0", coeffs0, ndim=1)
     if c.shape != lam.shape:
         raise ValueError(f"coeffs0 {c.shape} and lam {lam.shape} must match")
@@ -88,7 +106,10 @@ def predicted_split_residual(t, lam, coeffs0, lr: float, rank: int):
 
 
 def random_baseline(r, dim: int) -> np.ndarray:
-    """Label energy ``r / dim`` that a uniformly random ``r``-dimensional subspace of ``R^dim`` holds."""
+    """Label energy ``r / dim`` that a uniformly random ``r``-dimensional subspace of ``R^dim`` holds.
+
+    ``r`` (any shape) must lie in ``[0, dim]``; ``dim`` >= 1.
+    """
     dim = check_int("dim", dim)
     r = as_float_array("r", r, nonneg=True)
     if np.any(r > dim):
@@ -104,13 +125,32 @@ def class_mean_energy(labels, num_classes: int) -> float:
     Jacobian of unit-norm images are close to these directions (caveat (a) of the spec).
 
     Args:
-        labels: ``(n,)`` integer classes.
+        labels: ``(n,)`` integer classes in ``[0, K)``, n >= 1.
         num_classes: ``K``.
     """
     num_classes = check_int("num_classes", num_classes)
-    labels = np.asarray(labels)
+    labels = _check_labels(labels, num_classes)
     counts = np.bincount(labels, minlength=num_classes) / labels.size
     return float(np.sum(counts**2))
+
+
+def _check_labels(labels, num_classes: int) -> np.ndarray:
+    """A non-empty vector of integer classes in ``[0, num_classes)``."""
+    try:
+        arr = np.asarray(labels)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(
+            f"labels must be an array of integer classes, got {labels!r}"
+        ) from None
+    if arr.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"labels must be integer classes, got dtype {arr.dtype}")
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"labels must be a non-empty vector (n,), got shape {arr.shape}")
+    if arr.min() < 0 or arr.max() >= num_classes:
+        raise ValueError(
+            f"labels must lie in [0, num_classes) = [0, {num_classes}), got {arr.min()}..{arr.max()}"
+        )
+    return arr
 
 
 def predicted_label_energy(U, labels, rho: float, num_classes: int) -> np.ndarray:
@@ -128,7 +168,7 @@ def predicted_label_energy(U, labels, rho: float, num_classes: int) -> np.ndarra
 
     Args:
         U: ``(K n, R)`` orthonormal left singular vectors, class-major rows, in descending order.
-        labels: ``(n,)`` true classes.
+        labels: ``(n,)`` true classes, integers in ``[0, K)``.
         rho: corruption fraction in ``[0, 1]``.
         num_classes: ``K``.
 
@@ -136,14 +176,12 @@ def predicted_label_energy(U, labels, rho: float, num_classes: int) -> np.ndarra
         ``(R,)`` with entry ``r - 1`` the expected ``E_rho(r)``; ``||y_rho||^2 = n`` always.
     """
     K = check_int("num_classes", num_classes, minimum=2)
+    labels = _check_labels(labels, K)
     U = as_float_array("U", U, ndim=2)
-    labels = np.asarray(labels)
     n = labels.size
     if U.shape[0] != K * n:
         raise ValueError(f"U must have K n = {K * n} rows, got {U.shape[0]}")
-    rho = float(rho)
-    if not 0.0 <= rho <= 1.0:
-        raise ValueError(f"rho must be in [0, 1], got {rho}")
+    rho = check_in_range("rho", rho, 0.0, 1.0)
     a, b = 1.0 - rho * K / (K - 1), rho / (K - 1)
     mu = a * np.eye(K)[labels] + b  # (n, K)
     Uc = U.reshape(K, n, -1)  # (K, n, R)
@@ -158,10 +196,17 @@ def fit_time(beta: float, alpha: float, eps: float) -> float:
     """Steps ``(beta^2/alpha^2) log(1/eps)`` for the information residual to fall by a factor ``eps``.
 
     With ``eta = 1/beta^2``, ``(1 - eta alpha^2)^t <= exp(-t alpha^2/beta^2)`` (Sec. 2 of the spec).
+    ``beta`` is the top singular value and ``alpha`` the cutoff, so ``0 < alpha <= beta``; ``eps`` lies
+    in ``(0, 1)``.
     """
     beta, alpha, eps = (
         check_positive(n, v) for n, v in (("beta", beta), ("alpha", alpha), ("eps", eps))
     )
+    if alpha > beta:
+        raise ValueError(
+            f"alpha (the cutoff lambda_r) must be <= beta (the top singular value), got "
+            f"alpha={alpha}, beta={beta}"
+        )
     if eps >= 1:
         raise ValueError(f"eps must be < 1, got {eps}")
     return float((beta / alpha) ** 2 * np.log(1.0 / eps))
@@ -171,13 +216,22 @@ def distance_bound(info_norm, nuisance_norm, alpha, gamma: float = 1.0) -> np.nd
     """Reconstructed distance bound ``||Pi_I r_0||/alpha + Gamma ||Pi_N r_0||/alpha`` (no constants).
 
     Form inferred in the chapter-5 spec (the paper's statement and constants were not retrieved).
+    The norms are >= 0, ``alpha`` > 0 and ``gamma`` > 0; the three arrays must broadcast together.
     """
     info = as_float_array("info_norm", info_norm, nonneg=True)
     nuis = as_float_array("nuisance_norm", nuisance_norm, nonneg=True)
     alpha = as_float_array("alpha", alpha)
     if np.any(alpha <= 0):
         raise ValueError("alpha must be > 0")
-    return (info + check_positive("gamma", gamma) * nuis) / alpha
+    gamma = check_positive("gamma", gamma)
+    try:
+        np.broadcast_shapes(info.shape, nuis.shape, alpha.shape)
+    except ValueError:
+        raise ValueError(
+            f"info_norm, nuisance_norm and alpha must broadcast together, got shapes {info.shape}, "
+            f"{nuis.shape} and {alpha.shape}"
+        ) from None
+    return (info + gamma * nuis) / alpha
 
 
 def bias_term(nuisance_label_norm, n: int) -> np.ndarray:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from dltheory._checks import as_float_array, check_int, check_positive
+from dltheory._checks import as_float_array, check_in_range, check_int, check_positive
 
 __all__ = [
     "LinearFixedPoint",
@@ -48,13 +48,41 @@ __all__ = [
     "predicted_lazy_finetune_beta",
 ]
 
+# Largest |K - K^T| accepted in a Gram matrix, relative to max |K|: far above the rounding of a kernel
+# evaluated in float32 (about 1e-7), far below the asymmetry of a matrix that is not a kernel.
+_SYMMETRY_RTOL = 1e-4
+
+
+def _check_inputs(name: str, X) -> np.ndarray:
+    X = as_float_array(name, X, ndim=2)
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one column (input dimension D >= 1)")
+    return X
+
 
 def _check_data(X, y) -> tuple[np.ndarray, np.ndarray]:
-    X = as_float_array("X", X, ndim=2)
+    X = _check_inputs("X", X)
+    if X.shape[0] == 0:
+        raise ValueError("X must hold at least one sample (a row)")
     y = as_float_array("y", y, ndim=1)
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"y must have X.shape[0] = {X.shape[0]} entries, got {y.shape[0]}")
     return X, y
+
+
+def _broadcast(**arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    try:
+        return tuple(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {v.shape}" for k, v in arrays.items())
+        raise ValueError(f"{' and '.join(arrays)} must broadcast together, got {shapes}") from None
+
+
+def _check_cosine(name: str, value) -> np.ndarray:
+    c = as_float_array(name, value)
+    if np.any(np.abs(c) > 1):
+        raise ValueError(f"{name} is a cosine and must lie in [-1, 1]")
+    return c
 
 
 @dataclass(frozen=True)
@@ -87,7 +115,7 @@ def weight_decay_threshold(X, y, *, gamma: float) -> float:
     A non-zero fixed point exists iff gamma |X^T y| / sqrt(D) > lam (spec Sec. 3).
 
     Args:
-        X: inputs, ``(P, D)``.
+        X: inputs, ``(P, D)``, P >= 1 and D >= 1.
         y: labels, ``(P,)``.
         gamma: richness, > 0.
 
@@ -95,8 +123,23 @@ def weight_decay_threshold(X, y, *, gamma: float) -> float:
         lam_c = gamma |X^T y| / sqrt(D).
     """
     X, y = _check_data(X, y)
-    gamma = check_positive("gamma", gamma)
-    return gamma * float(np.linalg.norm(X.T @ y)) / np.sqrt(X.shape[1])
+    return _threshold(X, y, check_positive("gamma", gamma))
+
+
+def _norm(v: np.ndarray) -> float:
+    """|v|, rescaled only where the plain sum of squares underflows or overflows (same float otherwise)."""
+    with np.errstate(over="ignore", under="ignore"):
+        n = float(np.linalg.norm(v))
+    if (n == 0.0 and np.any(v)) or np.isinf(n):
+        m = float(np.max(np.abs(v)))
+        n = m * float(np.linalg.norm(v / m))
+    return n
+
+
+def _threshold(X: np.ndarray, y: np.ndarray, gamma: float) -> float:
+    # The one computation of lam_c: the fixed-point solver decides its branch with this same float, so
+    # lam = weight_decay_threshold(...) lands on the same side of it on every machine and BLAS kernel.
+    return gamma * _norm(X.T @ y) / np.sqrt(X.shape[1])
 
 
 def predicted_fixed_point(X, y, *, gamma: float, lam: float) -> LinearFixedPoint:
@@ -106,10 +149,12 @@ def predicted_fixed_point(X, y, *, gamma: float, lam: float) -> LinearFixedPoint
     h(u) = sum_k b_k^2 / (1 + c_k u)^2 = (lam/gamma)^2 in the eigenbasis (c_k, v_k) of C_x. h falls
     monotonically from |b|^2 at u = 0 to 0, so there is exactly one root when gamma |b| > lam (found by
     ``brentq`` on a bracket grown by doubling) and none otherwise (then beta = 0). Working in u rather
-    than |beta| keeps the solve well-conditioned at the threshold, where u -> 0 continuously.
+    than |beta| keeps the solve well-conditioned at the threshold, where u -> 0 continuously. The
+    coordinates of b on numerically null eigenvectors of C_x (P < D) are rounding and are dropped, so a
+    root exists for every lam > 0 and beta tends to the minimum-norm interpolant as lam -> 0.
 
     Args:
-        X: inputs, ``(P, D)``.
+        X: inputs, ``(P, D)``, P >= 1 and D >= 1.
         y: labels, ``(P,)``.
         gamma: richness, > 0.
         lam: weight decay, > 0.
@@ -119,27 +164,39 @@ def predicted_fixed_point(X, y, *, gamma: float, lam: float) -> LinearFixedPoint
     """
     X, y = _check_data(X, y)
     gamma, lam = check_positive("gamma", gamma), check_positive("lam", lam)
-    D = X.shape[1]
-    c, V = np.linalg.eigh(X.T @ X / D)
-    c = np.clip(c, 0.0, None)
-    bk = V.T @ (X.T @ y) / np.sqrt(D)
-    b2 = bk**2
-    target = (lam / gamma) ** 2
-    threshold = gamma * float(np.sqrt(b2.sum()))
+    P, D = X.shape
+    threshold = _threshold(X, y, gamma)
     if not threshold > lam:
         return LinearFixedPoint(np.zeros(D), 0.0, float("inf"), 0.0, threshold)
+    c, V = np.linalg.eigh(X.T @ X / D)
+    c_max = c.max()
+    # Solve in units where |b| = 1 and max c_k = 1 (u' = u c_max), so neither tiny nor huge X, y or
+    # lam underflow or overflow the squares below.
+    c = np.clip(c / c_max, 0.0, None)
+    bk = V.T @ (X.T @ y) / np.sqrt(D)
+    # b = X^T y / sqrt(D) lies in the range of C_x, so its coordinates on the numerically null
+    # eigenvectors (P < D) are rounding. Left in, they keep h(u) above a floor of ~1e-32 as u -> inf,
+    # so a small lam (below ~1e-16) had no root, and they add bk u of junk to beta as u = 1/kappa grows.
+    bk = np.where(c > max(P, D) * np.finfo(float).eps, bk, 0.0)
+    b_norm = _norm(bk)
+    bk = bk / b_norm
+    target = (lam / (gamma * b_norm)) ** 2
 
     def excess(u):
-        return float(np.sum(b2 / (1.0 + c * u) ** 2)) - target
+        return float(np.sum((bk / (1.0 + c * u)) ** 2)) - target
 
+    if not excess(0.0) > 0:
+        # lam within rounding of lam_c from below: the root u -> 0 continuously, so beta is zero to
+        # within rounding, and brentq would have no sign change to bracket.
+        return LinearFixedPoint(np.zeros(D), 0.0, float("inf"), 0.0, threshold)
     hi = 1.0
-    while excess(hi) > 0:
+    # h(u) -> 0 as u -> inf now that b has no null-space part, and each term underflows to 0 by
+    # u ~ 1e162 / (D eps): the doubling ends long before the cap
+    while excess(hi) > 0 and hi < 1e300:
         hi *= 2.0
-        if hi > 1e300:  # pragma: no cover - only if C_x has a zero eigenvalue carrying signal
-            raise ValueError("no finite root: b has a component in the null space of X^T X")
     u = optimize.brentq(excess, 0.0, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500)
-    beta = V @ (bk * u / (1.0 + c * u))
-    norm = float(np.linalg.norm(beta))
+    beta = V @ (bk * (u / (1.0 + c * u))) * (b_norm / c_max)
+    norm = _norm(beta)
     return LinearFixedPoint(beta, norm, lam / (gamma * norm), gamma * norm, threshold)
 
 
@@ -159,13 +216,16 @@ def predicted_adaptive_kernel(X1, X2, beta, *, gamma: float) -> np.ndarray:
     Returns:
         K(X1, X2), ``(P1, P2)``.
     """
-    X1, X2 = as_float_array("X1", X1, ndim=2), as_float_array("X2", X2, ndim=2)
     beta = as_float_array("beta", beta, ndim=1)
-    gamma = check_positive("gamma", gamma)
     D = beta.size
-    if X1.shape[1] != D or X2.shape[1] != D:
-        raise ValueError(f"X1 and X2 must have D = beta.size = {D} columns")
-    norm = float(np.linalg.norm(beta))
+    if D == 0:
+        raise ValueError("beta must have at least one entry (input dimension D >= 1)")
+    X1, X2 = as_float_array("X1", X1, ndim=2), as_float_array("X2", X2, ndim=2)
+    for name, Xi in (("X1", X1), ("X2", X2)):
+        if Xi.shape[1] != D:
+            raise ValueError(f"{name} must have D = beta.size = {D} columns, got {Xi.shape[1]}")
+    gamma = check_positive("gamma", gamma)
+    norm = _norm(beta)
     if norm == 0:
         return np.zeros((X1.shape[0], X2.shape[0]))
     bh = beta / norm
@@ -185,10 +245,10 @@ def predicted_lazy_ntk(X1, X2) -> np.ndarray:
     Returns:
         K_0(X1, X2), ``(P1, P2)``.
     """
-    X1, X2 = as_float_array("X1", X1, ndim=2), as_float_array("X2", X2, ndim=2)
+    X1, X2 = _check_inputs("X1", X1), as_float_array("X2", X2, ndim=2)
     if X1.shape[1] != X2.shape[1]:
         raise ValueError(
-            f"X1 and X2 must have the same number of columns, got {X1.shape, X2.shape}"
+            f"X2 must have as many columns as X1, got shapes X1 {X1.shape} and X2 {X2.shape}"
         )
     return 2.0 * X1 @ X2.T / X1.shape[1]
 
@@ -201,7 +261,7 @@ def kernel_predictor(K_train, K_test_train, y, *, ridge: float) -> np.ndarray:
     decay from a zero function.
 
     Args:
-        K_train: K(X, X), ``(P, P)``.
+        K_train: K(X, X), ``(P, P)``, symmetric (to a relative 1e-4, the rounding of a float32 kernel).
         K_test_train: K(X_test, X), ``(P_test, P)``.
         y: labels, ``(P,)``.
         ridge: ridge >= 0.
@@ -210,14 +270,19 @@ def kernel_predictor(K_train, K_test_train, y, *, ridge: float) -> np.ndarray:
         Predictions on X_test, ``(P_test,)``.
     """
     K = as_float_array("K_train", K_train, ndim=2)
+    P = K.shape[0]
+    if K.shape != (P, P) or P == 0:
+        raise ValueError(f"K_train must be a non-empty square (P, P) matrix, got shape {K.shape}")
+    # A kernel's Gram matrix is symmetric; the tolerance admits the rounding of a float32 NTK.
+    if np.max(np.abs(K - K.T)) > _SYMMETRY_RTOL * np.max(np.abs(K)):
+        raise ValueError("K_train must be symmetric (a kernel's Gram matrix K(X, X))")
     Kx = as_float_array("K_test_train", K_test_train, ndim=2)
+    if Kx.shape[1] != P:
+        raise ValueError(f"K_test_train must have P = {P} columns, got shape {Kx.shape}")
     y = as_float_array("y", y, ndim=1)
+    if y.size != P:
+        raise ValueError(f"y must have P = {P} entries (the rows of K_train), got {y.size}")
     ridge = float(as_float_array("ridge", ridge, nonneg=True, ndim=0))
-    P = y.size
-    if K.shape != (P, P) or Kx.shape[1] != P:
-        raise ValueError(
-            f"K_train must be ({P}, {P}) and K_test_train (*, {P}); got {K.shape, Kx.shape}"
-        )
     if ridge == 0:
         return Kx @ np.linalg.lstsq(K, y, rcond=None)[0]
     return Kx @ np.linalg.solve(K + ridge * np.eye(P), y)
@@ -227,7 +292,9 @@ def predicted_lazy_beta(X, y, *, lam: float) -> np.ndarray:
     """Linear map of the lazy predictor: kernel regression with K_0 = 2 x . x'/D and ridge 2 lam.
 
     K_0(x, X)(K_0(X, X) + 2 lam I)^{-1} y = x . beta_lazy / sqrt(D) with
-    beta_lazy = (C_x + lam I)^{-1} b: ordinary ridge regression with ridge lam.
+    beta_lazy = (C_x + lam I)^{-1} b: ordinary ridge regression with ridge lam. For P < D it is
+    solved in its dual form X^T (X X^T / D + lam I)^{-1} y / sqrt(D) (the same map), whose matrix
+    stays well conditioned as lam -> 0, so beta_lazy tends to the minimum-norm interpolant.
 
     Args:
         X: inputs, ``(P, D)``.
@@ -239,7 +306,10 @@ def predicted_lazy_beta(X, y, *, lam: float) -> np.ndarray:
     """
     X, y = _check_data(X, y)
     lam = check_positive("lam", lam)
-    D = X.shape[1]
+    P, D = X.shape
+    if P < D:
+        # C_x is singular here: the primal matrix has condition ~ 1/lam, the dual one does not
+        return X.T @ np.linalg.solve(X @ X.T / D + lam * np.eye(P), y) / np.sqrt(D)
     return np.linalg.solve(X.T @ X / D + lam * np.eye(D), X.T @ y / np.sqrt(D))
 
 
@@ -254,8 +324,15 @@ def predicted_test_mse(beta, beta_star) -> np.ndarray:
         Test MSE, ``(...)``.
     """
     beta, beta_star = as_float_array("beta", beta), as_float_array("beta_star", beta_star)
+    for name, b in (("beta", beta), ("beta_star", beta_star)):
+        if b.ndim == 0 or b.shape[-1] == 0:
+            raise ValueError(f"{name} must have a non-empty last axis D, got shape {b.shape}")
     if beta.shape[-1] != beta_star.shape[-1]:
-        raise ValueError("beta and beta_star must have the same last dimension D")
+        raise ValueError(
+            f"beta and beta_star must have the same last dimension D, got {beta.shape[-1]} and "
+            f"{beta_star.shape[-1]}"
+        )
+    beta, beta_star = _broadcast(beta=beta, beta_star=beta_star)
     return np.sum((beta - beta_star) ** 2, axis=-1) / beta.shape[-1]
 
 
@@ -306,14 +383,15 @@ def expected_rho_squared(alpha, cos_source, D: int) -> np.ndarray:
     E[rho^2] = alpha^2 c^2 + (1 - alpha^2)(1 - c^2)/(D - 1). [derived]
 
     Args:
-        alpha: teacher alignment(s), any shape.
-        cos_source: c, broadcast against ``alpha``.
+        alpha: teacher alignment(s) cos(beta_s, beta_t), any shape, in [-1, 1].
+        cos_source: c in [-1, 1], broadcast against ``alpha``.
         D: input dimension, >= 2.
 
     Returns:
         E[rho^2], broadcast shape.
     """
-    alpha, c = as_float_array("alpha", alpha), as_float_array("cos_source", cos_source)
+    alpha, c = _check_cosine("alpha", alpha), _check_cosine("cos_source", cos_source)
+    alpha, c = _broadcast(alpha=alpha, cos_source=c)
     D = check_int("D", D, minimum=2)
     return alpha**2 * c**2 + (1 - alpha**2) * (1 - c**2) / (D - 1)
 
@@ -322,16 +400,17 @@ def predicted_readout_mse_alpha(alpha, cos_source, P_t: int, D: int) -> np.ndarr
     """Readout MSE against the teacher alignment: (1 - E[rho^2])(1 + 1/(P_t - 2)). [derived]
 
     Args:
-        alpha: teacher alignment(s), any shape.
-        cos_source: c = cos(beta_hat_s, beta_s) of the source fixed point (1 for infinite P_s).
+        alpha: teacher alignment(s), any shape, in [-1, 1].
+        cos_source: c = cos(beta_hat_s, beta_s) of the source fixed point (1 for infinite P_s), in
+            [-1, 1], broadcast against ``alpha``.
         P_t: target samples, >= 3.
-        D: input dimension.
+        D: input dimension, >= 2.
 
     Returns:
         Expected MSE, broadcast shape.
     """
-    rho2 = expected_rho_squared(alpha, cos_source, D)
     P_t = check_int("P_t", P_t, minimum=3)
+    rho2 = expected_rho_squared(alpha, cos_source, D)
     return (1.0 - rho2) * (1.0 + 1.0 / (P_t - 2))
 
 
@@ -340,23 +419,30 @@ def predicted_transfer_boundary(P_t: int, D: int, cos_source: float = 1.0) -> fl
 
     Solves (1 - E[rho^2])(1 + 1/(P_t - 2)) = 1 - P_t/D for alpha (``nan`` if no alpha in [0, 1]
     gives positive transfer); for large P_t and c = 1 this is alpha*^2 ~ nu2 = P_t/D. [derived]
+    E[rho^2] grows with alpha only when c^2 > 1/D; for c^2 <= 1/D it stays at or below 1/D, under
+    the value positive transfer needs, and the answer is ``nan``.
 
     Args:
         P_t: target samples, >= 3.
         D: input dimension, >= 2.
-        cos_source: c = cos(beta_hat_s, beta_s) of the source fixed point.
+        cos_source: c = cos(beta_hat_s, beta_s) of the source fixed point, in [-1, 1] (only c^2
+            enters).
 
     Returns:
         alpha* in [0, 1], or nan.
     """
     P_t, D = check_int("P_t", P_t, minimum=3), check_int("D", D, minimum=2)
-    c2 = float(cos_source) ** 2
+    c2 = check_in_range("cos_source", cos_source, -1.0, 1.0) ** 2
     need = 1.0 - predicted_scratch_mse(P_t, D) / (1.0 + 1.0 / (P_t - 2))  # required E[rho^2]
     e = (1 - c2) / (D - 1)
+    # E[rho^2] = e + alpha^2 (c^2 - e) and need >= P_t/D > 1/(D - 1) >= e: unless c^2 > e (a source
+    # direction better aligned than a random one, c^2 > 1/D), E[rho^2] <= e < need for every alpha.
+    if not c2 > e:
+        return float("nan")
     a2 = (need - e) / (c2 - e)
-    if not 0 <= a2 <= 1:
-        return float("nan") if a2 > 1 else 0.0
-    return float(np.sqrt(a2))
+    if a2 > 1:
+        return float("nan")
+    return float(np.sqrt(max(a2, 0.0)))
 
 
 def predicted_lazy_finetune_beta(X, y, beta_s) -> np.ndarray:
@@ -368,7 +454,7 @@ def predicted_lazy_finetune_beta(X, y, beta_s) -> np.ndarray:
     correction from beta_s (P <= D).
 
     Args:
-        X: target inputs, ``(P, D)``.
+        X: target inputs, ``(P, D)`` with P <= D.
         y: target labels, ``(P,)``.
         beta_s: source fixed point, ``(D,)``, non-zero.
 
@@ -377,10 +463,14 @@ def predicted_lazy_finetune_beta(X, y, beta_s) -> np.ndarray:
     """
     X, y = _check_data(X, y)
     beta_s = as_float_array("beta_s", beta_s, ndim=1)
-    D = X.shape[1]
+    P, D = X.shape
     if beta_s.size != D:
         raise ValueError(f"beta_s must have D = {D} entries, got {beta_s.size}")
-    norm = float(np.linalg.norm(beta_s))
+    if P > D:
+        raise ValueError(
+            f"X must have at most D = {D} rows (P <= D, so the correction can interpolate), got {P}"
+        )
+    norm = _norm(beta_s)
     if norm == 0:
         raise ValueError("beta_s must be non-zero (the source fixed point is above threshold)")
     bh = beta_s / norm

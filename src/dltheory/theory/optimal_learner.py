@@ -71,11 +71,21 @@ def _teacher(s_bar) -> np.ndarray:
         sb = sb[None]
     if sb.shape[-1] == 0:
         raise ValueError("s_bar must hold at least one singular value on its last axis")
-    if np.any(np.sum(sb**2, axis=-1) == 0):
+    # max, not the sum of squares: a teacher of strength 1e-170 is positive though its square is 0.
+    if np.any(np.max(sb, axis=-1) == 0):
         raise ValueError(
             "s_bar must have a positive singular value in every teacher (||W_bar|| > 0)"
         )
     return sb
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """A power of two near ``max(x)`` over the last axis, ``(..., 1)``, for overflow-free ratios.
+
+    Dividing by a power of two is exact, so ratios of sums of squares computed in these units equal
+    the plain ones bit for bit wherever those neither overflow nor underflow.
+    """
+    return np.exp2(np.floor(np.log2(np.max(x, axis=-1, keepdims=True))))
 
 
 def optimal_singular_value(s_bar, *, aspect_ratio: float, noise_std: float = 1.0) -> np.ndarray:
@@ -118,14 +128,17 @@ def optimal_shrinkage(s_hat, *, aspect_ratio: float, noise_std: float = 1.0) -> 
     """
     a = _check_aspect(aspect_ratio)
     sigma = check_positive("noise_std", noise_std)
-    y = as_float_array("s_hat", s_hat, nonneg=True) / sigma
+    sh = as_float_array("s_hat", s_hat, nonneg=True)
+    with np.errstate(over="ignore"):
+        y = sh / sigma
     lo, hi = 1.0 - np.sqrt(a), 1.0 + np.sqrt(a)
     above = y > hi
-    ys = np.where(above, y, 2.0 * hi)  # any safe value outside the outlier branch
+    far = np.isinf(y)  # s_hat / sigma beyond the float range: eta = s_hat (1 - O(sigma^2/s_hat^2))
+    ys = np.where(above & ~far, y, 2.0 * hi)  # any safe value outside the outlier branch
     t = 1.0 / ys
     # sqrt((y^2-1-A)^2 - 4A) / y = y sqrt((1 - hi^2/y^2)(1 - lo^2/y^2)), no overflow for huge y
     root = ys * np.sqrt(((ys - hi) * t) * ((ys + hi) * t) * ((ys - lo) * t) * ((ys + lo) * t))
-    return sigma * np.where(above, root, 0.0)
+    return np.where(far, sh, sigma * np.where(above, root, 0.0))
 
 
 def gavish_donoho_hard_threshold(*, aspect_ratio: float, noise_std: float = 1.0) -> float:
@@ -155,6 +168,8 @@ def gavish_donoho_hard_threshold(*, aspect_ratio: float, noise_std: float = 1.0)
 def _mode_error(s_bar: np.ndarray, s: np.ndarray, a: float, sigma: float) -> np.ndarray:
     """Asymptotic error of giving the outlier of each teacher mode the strength s, ``(...)``."""
     o = overlap(s_bar, aspect_ratio=a, noise_std=sigma)
+    m = _unit(s_bar)
+    s, s_bar = s / m, s_bar / m
     return np.sum(s**2 - 2.0 * s * s_bar * o + s_bar**2, axis=-1) / np.sum(s_bar**2, axis=-1)
 
 
@@ -177,6 +192,7 @@ def predicted_optimal_error(s_bar, *, aspect_ratio: float, noise_std: float = 1.
     sigma = check_positive("noise_std", noise_std)
     sb = _teacher(s_bar)
     o = overlap(sb, aspect_ratio=a, noise_std=sigma)
+    sb = sb / _unit(sb)
     return np.sum(sb**2 * (1.0 - o**2), axis=-1) / np.sum(sb**2, axis=-1)
 
 
@@ -230,14 +246,14 @@ def predicted_learner_error(
     sb = _teacher(s_bar)
     if sb.shape[-1] > n_out:
         raise ValueError(f"s_bar holds {sb.shape[-1]} modes, more than n_out={n_out}")
-    total = np.sum(sb**2, axis=-1)
-    noise = n_out * sigma**2
     if learner == "optimal":
         return predicted_optimal_error(sb, aspect_ratio=a, noise_std=sigma)
-    if learner == "least_squares":
-        return noise / total
-    if learner == "ridge":
-        return noise / (total + noise)
+    if learner in ("least_squares", "ridge"):
+        # ||W_bar||^2 and N3 sigma^2 in a common unit, so neither overflows nor underflows alone
+        m = _unit(np.concatenate([sb, np.full(sb.shape[:-1] + (1,), np.sqrt(n_out) * sigma)], -1))
+        total = np.sum((sb / m) ** 2, axis=-1)
+        noise = n_out * (sigma / m[..., 0]) ** 2
+        return noise / total if learner == "least_squares" else noise / (total + noise)
     s_hat = outlier_singular_value(sb, aspect_ratio=a, noise_std=sigma)
     if learner == "truncated_svd":
         s = s_hat

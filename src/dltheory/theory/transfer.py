@@ -50,10 +50,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltheory._checks import as_float_array, check_int, check_positive, check_task_grid
+from dltheory._checks import (
+    ArgumentTypeError,
+    as_float_array,
+    check_int,
+    check_positive,
+    check_task_grid,
+)
 from dltheory.theory._optimize import refine_grid_minimum
 from dltheory.theory.generalization import predicted_error_curves, predicted_optimal_stopping
-from dltheory.theory.mode_dynamics import predicted_mode_strength
+from dltheory.theory.mode_dynamics import predicted_mode_strength, predicted_time_to_strength
 from dltheory.theory.random_matrix import mp_quadrature, outlier_singular_value, overlap_factors
 
 __all__ = [
@@ -93,7 +99,8 @@ def joint_modes(s_a, s_b, q) -> JointModes:
     Our derivation, see chapter 4 (the 2x2 core of the spec's Sec. 2.8):
     sigma_1,2^2 = (s_A^2 + s_B^2 +- D) / 2 with D = sqrt((s_A^2 - s_B^2)^2 + 4 q^2 s_A^2 s_B^2),
     sigma_2 = s_A s_B sqrt(1 - q^2) / sigma_1 (exactly 0 at q = 1), and
-    w_1,2 = 1/2 +- (s_A^2 - s_B^2) / (2 D).
+    w_1,2 = 1/2 +- (s_A^2 - s_B^2) / (2 D), the smaller of the two computed as
+    2 q^2 s_A^2 s_B^2 / (D (D + |s_A^2 - s_B^2|)) so that it keeps its relative precision.
 
     Args:
         s_a: task A's singular value, > 0, any shape.
@@ -104,13 +111,24 @@ def joint_modes(s_a, s_b, q) -> JointModes:
         :class:`JointModes` with arrays of shape ``(*broadcast shape, 2)``.
     """
     s_a, s_b, q = check_task_grid(s_a, s_b, q)
+    # Work in units of a power of two near max(s_A, s_B): exact scaling, so the squares below neither
+    # overflow (s > 1e154) nor underflow (s < 1e-154, where sigma_2 would be 0/0).
+    scale = np.exp2(np.floor(np.log2(np.maximum(s_a, s_b))))
+    s_a, s_b = s_a / scale, s_b / scale
     a, b = s_a**2, s_b**2
     d = np.hypot(a - b, 2.0 * q * s_a * s_b)
     sigma1 = np.sqrt(0.5 * (a + b + d))
     sigma2 = s_a * s_b * np.sqrt(1.0 - q**2) / sigma1  # det C / sigma_1, accurate for small sigma_2
-    ratio = np.divide(a - b, d, out=np.zeros(d.shape), where=d > 0)
-    w1 = 0.5 * (1.0 + ratio)
-    return JointModes(sigma=np.stack([sigma1, sigma2], -1), w_a=np.stack([w1, 1.0 - w1], -1))
+    # The smaller share, 1/2 - |a - b| / (2 D) = 2 q^2 a b / (D (D + |a - b|)), without the cancellation
+    # that made it lose all its digits when one task is much weaker (s_A << s_B: w_1 ~ s_A^2 / s_B^2).
+    r = np.divide(q * s_a * s_b, d, out=np.full(d.shape, 0.5), where=d > 0)  # <= 1/2, no underflow
+    ratio = np.divide(np.abs(a - b), d, out=np.zeros(d.shape), where=d > 0)
+    small = 2.0 * r**2 / (1.0 + ratio)
+    w_a = np.where(
+        (a >= b)[..., None], np.stack([1.0 - small, small], -1), np.stack([small, 1.0 - small], -1)
+    )
+    sigma = np.stack([sigma1, sigma2], -1) * scale[..., None]
+    return JointModes(sigma=sigma, w_a=w_a)
 
 
 @dataclass(frozen=True)
@@ -202,8 +220,30 @@ def _joint_curves(t: np.ndarray, st: _JointSetup, eps: float, tau: float) -> np.
     return num / st.s_a**2
 
 
+def _check_times(t) -> np.ndarray:
+    """Times in epochs, ``(T,)``: >= 0, with +inf allowed (the end of training, s(inf) = s_hat)."""
+    try:
+        raw = np.asarray(t)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"t must be an array of times in epochs, got {t!r}") from None
+    if raw.dtype.kind not in "iuf":
+        raise ArgumentTypeError(f"t must be an array of times in epochs, got dtype {raw.dtype}")
+    t = raw.astype(float, copy=False)
+    if t.ndim != 1:
+        raise ValueError(f"t must have 1 dimension, got shape {t.shape}")
+    if np.any(np.isnan(t)) or np.any(t < 0):
+        raise ValueError("t must hold times >= 0 (not NaN; +inf is the end of training)")
+    return t
+
+
 def _check_time(eps, tau):
-    return check_positive("eps", eps), check_positive("tau", tau)
+    eps = check_positive("eps", eps)
+    if eps < np.finfo(float).tiny:
+        # a subnormal float has lost its relative precision, and s_hat / eps overflows
+        raise ValueError(
+            f"eps must be at least {np.finfo(float).tiny:.3g} (a normal float), got {eps!r}"
+        )
+    return eps, check_positive("tau", tau)
 
 
 def predicted_joint_error(
@@ -226,14 +266,14 @@ def predicted_joint_error(
     explicit): normalised by s_A^2, clean targets, fresh white inputs.
 
     Args:
-        t: times in epochs, ``(T,)``, >= 0.
+        t: times in epochs, ``(T,)``, >= 0; +inf gives the end of training.
         s_a: task A's singular value (SNR), > 0, any shape.
         s_b: task B's singular value, >= 0, broadcastable with ``s_a``.
         q: input alignment in [0, 1], broadcastable.
         n_in: N1 = P one-hot inputs.
         n_out: N3 outputs per task, 2 N3 <= N1.
         hidden: N2, the shared hidden width.
-        eps: initial strength of every mode.
+        eps: initial strength of every mode, > 0 and a normal float (>= 2.2e-308).
         tau: 1 / learning rate, in epochs.
         noise_std: sigma_z (noise variance sigma_z^2 / N1 per entry).
         n_nodes: quadrature nodes over the noise bulk.
@@ -242,7 +282,7 @@ def predicted_joint_error(
         Errors of shape ``(T, *broadcast shape)``.
     """
     eps, tau = _check_time(eps, tau)
-    t = as_float_array("t", t, nonneg=True, ndim=1)
+    t = _check_times(t)
     st = _joint_setup(s_a, s_b, q, n_in, n_out, hidden, noise_std, n_nodes)
     return _joint_curves(t, st, eps, tau).reshape(t.size, *st.shape)
 
@@ -265,13 +305,16 @@ def predicted_alone_error(
     :func:`dltheory.theory.generalization.predicted_error_curves`.
 
     Args:
-        t: times in epochs, ``(T,)``, >= 0.
+        t: times in epochs, ``(T,)``, >= 0; +inf gives the end of training.
         s_a: task A's singular value, > 0, any shape.
-        n_in, n_out, hidden, eps, tau, noise_std, n_nodes: as in :func:`predicted_joint_error`.
+        n_in, n_out, hidden, eps, tau, noise_std, n_nodes: as in :func:`predicted_joint_error`,
+            except that one task alone needs only n_out <= n_in.
 
     Returns:
         Errors of shape ``(T, *s_a.shape)``.
     """
+    _check_time(eps, tau)
+    t = _check_times(t)
     s_a = as_float_array("s_a", s_a)
     if np.any(s_a <= 0):
         raise ValueError("s_a must be > 0 (the errors are normalised by s_a^2)")
@@ -334,6 +377,24 @@ def _subset(st: _JointSetup, idx: np.ndarray) -> _JointSetup:
     )
 
 
+def _default_t_max(st: _JointSetup, eps: float, tau: float) -> float:
+    """End of the default search window: 20 tau, or twice the time by which A's error must rise.
+
+    Joint mode i's term -2 s_i cross_i + s_i^2 self_i in A's error falls while s_i grows to
+    cross_i / self_i and rises after; every bulk term rises while its mode grows from eps. So the
+    minimum lies before every joint mode has passed min(cross_i / self_i, s_hat_i / 2) (at twice the
+    half-learning time a mode is within eps of s_hat). That time scales as tau log(s_hat / eps) / s_hat:
+    a fixed 20 tau misses the learning for a tiny eps (eps = 1e-200 gave t = 0 and error 1).
+    """
+    target = np.divide(st.cross, st.self_a, out=np.zeros(st.cross.shape), where=st.self_a > 0)
+    target = np.minimum(target, 0.5 * st.s_hat)
+    grows = target > eps
+    if not grows.any():
+        return 20.0 * tau
+    t_pass = predicted_time_to_strength(target[grows], st.s_hat[grows], eps=eps, tau=tau)
+    return max(20.0 * tau, 2.0 * float(np.max(t_pass)))
+
+
 def _minimise_joint(st: _JointSetup, t_max: float, eps: float, tau: float):
     K = st.s_a.size
     t_opt, e_opt = np.empty(K), np.empty(K)
@@ -382,19 +443,24 @@ def predicted_transfer(
         n_in: N1 = P one-hot inputs.
         n_out: N3 outputs per task, 2 N3 <= N1.
         hidden: N2 of both students.
-        eps: initial strength of every mode.
+        eps: initial strength of every mode, > 0 and a normal float (>= 2.2e-308).
         tau: 1 / learning rate, in epochs.
         noise_std: sigma_z.
-        t_max: end of the search, in epochs (default 20 tau).
+        t_max: end of the search, in epochs. Default: 20 tau, or longer where the modes are
+            learned later (a tiny eps): twice the time by which every joint mode has passed the
+            strength best for A; the alone search uses the single-task default of
+            :func:`dltheory.theory.generalization.predicted_optimal_stopping`.
         n_nodes: quadrature nodes over the noise bulks.
 
     Returns:
         :class:`TransferPrediction`, every field of the broadcast shape of the arguments.
     """
     eps, tau = _check_time(eps, tau)
-    t_max = 20.0 * tau if t_max is None else check_positive("t_max", t_max)
+    if t_max is not None:
+        t_max = check_positive("t_max", t_max)
     st = _joint_setup(s_a, s_b, q, n_in, n_out, hidden, noise_std, n_nodes)
-    t_joint, err_joint = _minimise_joint(st, t_max, eps, tau)
+    t_end = _default_t_max(st, eps, tau) if t_max is None else t_max
+    t_joint, err_joint = _minimise_joint(st, t_end, eps, tau)
     uniq, inverse = np.unique(st.s_a, return_inverse=True)
     t_al, err_al = predicted_optimal_stopping(
         uniq[:, None],
