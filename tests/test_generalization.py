@@ -8,6 +8,7 @@ from dltheory.theory.generalization import (
     predicted_error_curves_examples,
     predicted_optimal_stopping,
 )
+from dltheory.theory.mode_dynamics import predicted_mode_strength
 
 CANON = dict(n_in=100, n_out=50, eps=1e-5, tau=1000.0)
 
@@ -130,3 +131,50 @@ def test_examples_theory_matches_full_matrix_gd():
         )
         np.testing.assert_allclose(run.train_error.mean(axis=1)[-1], th.train[-1], atol=0.05)
         np.testing.assert_allclose(run.test_error.min(axis=0).mean(), th.test.min(), rtol=0.1)
+
+
+def _monte_carlo_examples(n_in, n_out, P, s_bar, eps, t, seeds, rng):
+    """Train and test error of the P > N1 problem, averaged over draws, by exact per-mode dynamics.
+
+    X (N1 x P) has X X^T = (P/N1) I, so gradient descent from aligned initialisation is the one-hot
+    problem on Sigma = Y X^T N1/P at rate P/N1: each empirical singular value of Sigma is learned on
+    its own sigmoid. The errors are measured on the full problem, ||W X - Y||^2 / ||Y||^2 and
+    ||W - W_bar||^2 / ||W_bar||^2, at finite size; nothing asymptotic enters.
+    """
+    c = P / n_in
+    train, test = [], []
+    for _ in range(seeds):
+        u = rng.standard_normal(n_out)
+        v = rng.standard_normal(n_in)
+        W_bar = s_bar * np.outer(u / np.linalg.norm(u), v / np.linalg.norm(v))
+        Q, _ = np.linalg.qr(rng.standard_normal((P, n_in)))
+        X = np.sqrt(c) * Q.T
+        Y = W_bar @ X + rng.standard_normal((n_out, P)) / np.sqrt(n_in)
+        U, s_hat, Vt = np.linalg.svd(Y @ X.T / c, full_matrices=False)
+        s = predicted_mode_strength(t, s_hat, eps=eps, tau=1.0 / c)
+        W = np.einsum("ti,ai,ib->tab", s, U, Vt)
+        train.append(np.sum((W @ X - Y) ** 2, axis=(1, 2)) / np.sum(Y**2))
+        test.append(np.sum((W - W_bar) ** 2, axis=(1, 2)) / np.sum(W_bar**2))
+    return np.mean(train, axis=0), np.mean(test, axis=0)
+
+
+def test_examples_curves_above_n1_match_a_finite_size_monte_carlo():
+    # P = 2 N1 at SNR 2: the theory is asymptotic, so its gap to the finite-size average must shrink
+    # as N grows. Measured with these draws: the largest train-error gap over the times 0.0042 at
+    # N1 = 100 and 0.0014 at N1 = 400; the largest relative test-error gap 9.6% and 0.95% (both
+    # where the curves are steepest); at t = 0 both curves are 1 - O(eps) on either side.
+    t = np.array([0.0, 1.0, 2.0, 3.0, 5.0, 10.0, np.inf])
+    gaps = []
+    for n_in in (100, 400):
+        n_out, P = n_in // 2, 2 * n_in
+        rng = np.random.default_rng(1)
+        train, test = _monte_carlo_examples(n_in, n_out, P, 2.0, 1e-6, t, 10, rng)
+        th = predicted_error_curves_examples(
+            t, [2.0], n_in=n_in, n_out=n_out, n_examples=P, hidden=n_out, eps=1e-6, tau=1.0
+        )
+        np.testing.assert_allclose(th.train[0], 1.0, atol=1e-5)  # the student starts at eps
+        np.testing.assert_allclose(train[0], th.train[0], atol=1e-5)
+        gaps.append((np.max(np.abs(train - th.train)), np.max(np.abs(test / th.test - 1))))
+    (train_small, test_small), (train_large, test_large) = gaps
+    assert train_large < train_small and test_large < test_small
+    assert train_large < 0.003 and test_large < 0.02

@@ -5,7 +5,11 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dltheory.theory.generalization import predicted_error_curves, predicted_optimal_stopping
+from dltheory.theory.generalization import (
+    predicted_error_curves,
+    predicted_error_curves_examples,
+    predicted_optimal_stopping,
+)
 from dltheory.theory.mode_dynamics import predicted_half_time
 from dltheory.theory.random_matrix import detection_threshold, outlier_singular_value
 
@@ -114,3 +118,22 @@ def test_errors_are_continuous_at_the_detection_threshold(net, d):
     above = predicted_error_curves(t, [thr * (1 + d)], n_nodes=N_NODES, **kw)
     np.testing.assert_allclose(above.test, below.test, rtol=100 * np.sqrt(d))
     np.testing.assert_allclose(above.train, below.train, rtol=100 * np.sqrt(d), atol=1e-12)
+
+
+@given(
+    n_in=st.integers(4, 60),
+    aspect=st.floats(0.05, 1.0),
+    ratio=st.floats(0.01, 4.0),
+    snr=st.floats(0.2, 10.0),
+)
+def test_examples_curves_start_at_one_for_every_number_of_examples(n_in, aspect, ratio, snr):
+    # A student with zero output (eps -> 0) has train and test error exactly 1, at every P/N1: the
+    # train error's normaliser is written in the same energies as its numerator.
+    n_out = max(1, min(n_in, round(aspect * n_in)))
+    P = max(1, round(ratio * n_in))
+    th = predicted_error_curves_examples(
+        [0.0], [snr], n_in=n_in, n_out=n_out, n_examples=P, hidden=n_out, eps=1e-14, tau=1.0,
+        n_nodes=N_NODES,
+    )  # fmt: skip
+    np.testing.assert_allclose(th.train[0], 1.0, atol=1e-12)
+    np.testing.assert_allclose(th.test[0], 1.0, atol=1e-12)

@@ -148,8 +148,20 @@ def _curves(t: np.ndarray, st: _Setup, eps: float, tau: float) -> tuple[np.ndarr
             bulk_train[i : i + _T_CHUNK] = ((sb - st.nodes_in) ** 2) @ st.weights_in
     test = (st.n_bulk * bulk_test[:, None] + sig_test) / np.sum(st.s_bar**2, axis=-1)
     train_num = st.n_bulk * (st.bulk_out_sq + bulk_train[:, None]) + sig_train
-    train = train_num / (np.sum(st.s_hat**2, axis=-1) + st.n_bulk * st.noise_std**2)
-    return train, test
+    return train_num / _target_energy(st), test
+
+
+def _target_energy(st: _Setup) -> np.ndarray:
+    """||Sigma^31||_F^2 in the theory's own terms: the outliers s_hat^2 plus the quadrature's bulk.
+
+    The train error is normalised by this, the residual of a student with zero output computed from
+    the same quantities as the numerator, so it is 1 at zero output exactly. The exact finite-size
+    E||Sigma^31||^2 = sum s_bar^2 + N3 sigma^2 differs by O(1/N3): the asymptotic outliers s_hat^2
+    carry more energy than the finite-size ones, and the quadrature's bulk is not exactly N3 sigma^2.
+    Mixing the two made the curve start away from 1.
+    """
+    bulk_in_sq = float(st.nodes_in**2 @ st.weights_in)
+    return np.sum(st.s_hat**2, axis=-1) + st.n_bulk * (st.bulk_out_sq + bulk_in_sq)
 
 
 def _check_t(t) -> np.ndarray:
@@ -300,7 +312,10 @@ def predicted_error_curves_examples(
     * P > N1: X X^T = c I with c = P/N1, so gradient descent is the one-hot problem with target
       W_bar + Z X^T / c (noise scale sigma / sqrt(c)) at learning rate c * lr (tau / c). The test
       error is the reduced one; the training error adds the unfittable noise outside the row space of
-      X, N3 (P - N1) sigma^2 / N1 in expectation.
+      X, N3 (P - N1) sigma^2 / N1 in expectation. Its normaliser ||Y||^2 is written in the same
+      asymptotic energies as its numerator (c times the reduced target energy, plus that noise), so
+      the training error of a zero-output student is exactly 1 at every P; the exact finite-size
+      E||Y||^2 differs from it by O(1/N3).
 
     The authors' code (spec Sec. 2.6) uses s_bar sqrt(P/N1), aspect ratio min(A, P/N1) and, for
     P > N1, tau / sqrt(P/N1) with unit noise: the same dynamics written in rescaled variables.
@@ -347,14 +362,13 @@ def predicted_error_curves_examples(
         return ErrorCurves(t=red.t, train=red.train, test=frac * red.test + (1.0 - frac))
     c = P / n_in
     sigma_red = noise_std / np.sqrt(c)
-    red = predicted_error_curves(
-        t, sb, n_in=n_in, n_out=n_out, tau=tau / c, noise_std=sigma_red, **common
-    )
-    # back to ||W X - Y||^2 / ||Y||^2: undo the reduced normalisation, add the unfittable noise
-    rank = sb.shape[-1] if sb.ndim else 1
-    s_hat_red = outlier_singular_value(sb, aspect_ratio=n_out / n_in, noise_std=sigma_red)
-    den_red = np.sum(np.atleast_1d(s_hat_red) ** 2, axis=-1) + (n_out - rank) * sigma_red**2
+    st = _setup(sb, n_in, n_out, hidden, sigma_red, n_nodes)
+    red_train, red_test = _curves(t, st, eps, tau / c)
+    # back to ||W X - Y||^2 / ||Y||^2 = (c ||W - Sigma_red||^2 + ||Z P_perp||^2) / ||Y||^2, every term
+    # in the theory's own (asymptotic) energies, so that a zero-output student has error 1 exactly:
+    # ||Y||^2 = c ||Sigma_red||^2 + ||Z P_perp||^2, and ||Z P_perp||^2 = N3 (P - N1) sigma^2 / N1.
+    energy_red = _target_energy(st)
     outside = n_out * (P - n_in) * noise_std**2 / n_in
-    total = c * np.sum(np.atleast_1d(sb) ** 2, axis=-1) + n_out * P * noise_std**2 / n_in
-    train = (c * red.train * den_red + outside) / total
-    return ErrorCurves(t=red.t, train=train, test=red.test)
+    train = (c * red_train * energy_red + outside) / (c * energy_red + outside)
+    shape = (t.size, *st.batch_shape)
+    return ErrorCurves(t=t, train=train.reshape(shape), test=red_test.reshape(shape))
