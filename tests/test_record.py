@@ -230,3 +230,13 @@ def test_save_is_atomic(results_in_tmp, monkeypatch):
 def test_check_cli_rejects_path_like_names():
     with pytest.raises(SystemExit):
         main(["check", "../x.json/.."])
+
+
+def test_summary_has_one_line_per_claim_with_its_verdict():
+    rec = Record("99_demo", scale="ci", seed=0)
+    rec.check_close("a-long-claim-id", predicted=2.0, measured=2.1, rel=0.1)
+    rec.check_below("b", measured=3.0, bound=1.0)
+    lines = rec.summary().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("PASS  a-long-claim-id") and "±10% rel" in lines[0]
+    assert lines[1].startswith("FAIL  b ") and "< 1" in lines[1]

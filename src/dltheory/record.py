@@ -319,6 +319,15 @@ class Record:
         tol = {"exact": True}
         return self._add(Claim(id, source, statement, p, m, tol, verdict(tol, p, m)))
 
+    def summary(self) -> str:
+        """One line per claim: PASS/FAIL, id, predicted, measured and tolerance, for a chapter's end."""
+        width = max((len(c.id) for c in self.claims), default=0)
+        return "\n".join(
+            f"{'PASS' if c.passed else 'FAIL'}  {c.id:{width}s}  predicted {_fmt(c.predicted):>10}  "
+            f"measured {_fmt(c.measured):>10}  tolerance {_fmt_tol(c.tolerance)}"
+            for c in self.claims
+        )
+
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.claims)
