@@ -1,4 +1,4 @@
-"""Benchmarks of the book's simulations against the machine's limit and a plain baseline (issue 10).
+"""Benchmarks of the book's simulations against the machine's limit and a plain baseline.
 
 Run ``python -m bench.run [--quick] [--out _build/bench.json]``. Every figure that matters is a ratio
 against something measured in the same run: the dense matmul limit is measured first, then the

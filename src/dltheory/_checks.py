@@ -57,6 +57,16 @@ def check_int(name: str, value, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_rng(rng, *, optional: bool = False):
+    """``rng`` if it is a numpy Generator (or None where ``optional``); else an ArgumentTypeError."""
+    if isinstance(rng, np.random.Generator) or (optional and rng is None):
+        return rng
+    alt = " or None" if optional else ""
+    raise ArgumentTypeError(
+        f"rng must be a numpy Generator (np.random.default_rng(seed)){alt}, got {rng!r}"
+    )
+
+
 def check_choice(name: str, value, choices: Sequence[str]) -> str:
     """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
     if value not in choices:
@@ -65,27 +75,47 @@ def check_choice(name: str, value, choices: Sequence[str]) -> str:
 
 
 def as_float_array(
-    name: str, value, *, nonneg: bool = False, ndim: int | None = None
+    name: str,
+    value,
+    *,
+    nonneg: bool = False,
+    ndim: int | None = None,
+    allow_inf: bool = False,
+    what: str = "real numbers",
 ) -> np.ndarray:
     """Convert to a finite float array, checking sign and number of dimensions.
 
     Booleans and strings are rejected (``True`` is not the number 1 here), with an
-    :class:`ArgumentTypeError` naming the argument.
+    :class:`ArgumentTypeError` naming the argument. ``allow_inf`` admits +inf (the end of training
+    for a time, a CDF's argument); NaN and -inf are rejected still. ``what`` names the entries in the
+    type error ("times in epochs").
     """
     try:
         raw = np.asarray(value)
     except (TypeError, ValueError):
-        raise ArgumentTypeError(f"{name} must be an array of real numbers, got {value!r}") from None
+        raise ArgumentTypeError(f"{name} must be an array of {what}, got {value!r}") from None
     if raw.dtype.kind not in "iuf":
-        raise ArgumentTypeError(f"{name} must be an array of real numbers, got dtype {raw.dtype}")
+        raise ArgumentTypeError(f"{name} must be an array of {what}, got dtype {raw.dtype}")
     arr = raw.astype(float, copy=False)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    if allow_inf:
+        if np.any(np.isnan(arr) | (arr == -np.inf)):
+            raise ValueError(f"{name} must not be NaN or -inf (+inf is allowed)")
+    elif not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite")
     if nonneg and np.any(arr < 0):
         raise ValueError(f"{name} must be >= 0")
     return arr
+
+
+def broadcast(**arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``np.broadcast_arrays`` of named arrays, with an error naming them when they do not broadcast."""
+    try:
+        return tuple(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {v.shape}" for k, v in arrays.items())
+        raise ValueError(f"{' and '.join(arrays)} must broadcast together, got {shapes}") from None
 
 
 def check_task_grid(s_a, s_b, q) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from dltheory._checks import check_rng
 from dltheory.threads import apply_thread_policy
 
 __all__ = ["torch", "torch_generator"]
@@ -20,6 +21,4 @@ apply_thread_policy()
 
 def torch_generator(rng: np.random.Generator) -> torch.Generator:
     """A CPU ``torch.Generator`` seeded from ``rng`` (advances ``rng`` by one draw)."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy Generator, got {type(rng).__name__}")
-    return torch.Generator().manual_seed(int(rng.integers(2**62)))
+    return torch.Generator().manual_seed(int(check_rng(rng).integers(2**62)))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltheory._checks import ArgumentTypeError, as_float_array, check_in_range, check_int
+from dltheory._checks import ArgumentTypeError, as_float_array, check_in_range, check_int, check_rng
 
 __all__ = [
     "Digits",
@@ -46,11 +46,6 @@ class Digits:
     centered: bool
 
 
-def _check_rng(rng) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise ArgumentTypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
-
-
 def _int_labels(name: str, labels) -> np.ndarray:
     """``labels`` as a 1-d integer array (floats, even whole ones, are refused: a class is not 1.0)."""
     labels = np.asarray(labels)
@@ -80,7 +75,7 @@ def split_by_class(labels, per_class: int, *, rng: np.random.Generator):
     labels = _int_labels("labels", labels)
     if labels.size == 0:
         raise ValueError("labels must not be empty")
-    _check_rng(rng)
+    check_rng(rng)
     train = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
@@ -119,7 +114,7 @@ def load_digits_data(
     per_class = check_int("per_class", per_class)
     if not isinstance(center, bool | np.bool_):
         raise ArgumentTypeError(f"center must be True or False, got {center!r}")
-    _check_rng(rng)
+    check_rng(rng)
     from sklearn.datasets import load_digits
 
     data = load_digits()
@@ -165,7 +160,7 @@ def corrupt_labels(labels, rho: float, *, num_classes: int, rng: np.random.Gener
             f"labels must lie in [0, num_classes = {num_classes}), got {labels.min()}..{labels.max()}"
         )
     rho = check_in_range("rho", rho, 0.0, 1.0)
-    _check_rng(rng)
+    check_rng(rng)
     out = labels.copy()
     m = int(round(rho * labels.size))
     idx = rng.choice(labels.size, size=m, replace=False)

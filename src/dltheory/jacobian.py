@@ -27,6 +27,7 @@ from dltheory._checks import (
     check_choice,
     check_int,
     check_nonneg,
+    check_rng,
 )
 from dltheory._torch import torch
 from dltheory.theory.jacobian_split import predicted_direction_decay
@@ -287,8 +288,7 @@ def top_singular(
         raise ArgumentTypeError(f"jac must be a JacobianOperator, got {type(jac).__name__}")
     check_choice("method", method, ("eigsh", "dense", "gram"))
     tol = check_nonneg("tol", tol)
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        raise ArgumentTypeError(f"rng must be a numpy Generator or None, got {type(rng).__name__}")
+    check_rng(rng, optional=True)
     if not isinstance(frobenius, bool | np.bool_):
         raise ArgumentTypeError(f"frobenius must be True or False, got {frobenius!r}")
     m = jac.shape[0]

@@ -43,6 +43,7 @@ from dltheory._checks import (
     check_nonneg,
     check_positive,
     check_real,
+    check_rng,
 )
 from dltheory._torch import torch, torch_generator
 from dltheory.progress import progress_bar
@@ -203,11 +204,6 @@ def _check_activation(activation) -> str:
 def _check_dtype(dtype) -> None:
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise ArgumentTypeError(f"dtype must be a floating-point torch dtype, got {dtype!r}")
-
-
-def _check_rng(rng) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise ArgumentTypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
 
 
 def _check_params(name: str, params) -> TwoLayerParams:
@@ -764,7 +760,7 @@ def aligned_teachers(
     alpha = as_float_array("alpha", alpha)
     if not np.all(np.abs(alpha) <= 1):
         raise ValueError("alpha must lie in [-1, 1]")
-    _check_rng(rng)
+    check_rng(rng)
     if source is None:
         g = rng.standard_normal((*alpha.shape, D))
     else:
@@ -804,7 +800,7 @@ def gaussian_task(beta, P: int, *, rng: np.random.Generator) -> tuple[np.ndarray
             f"beta must be teachers of shape (..., D) with D >= 1, got shape {beta.shape}"
         )
     P = check_int("P", P)
-    _check_rng(rng)
+    check_rng(rng)
     D = beta.shape[-1]
     X = rng.standard_normal((*beta.shape[:-1], P, D))
     return X, np.einsum("...pd,...d->...p", X, beta) / np.sqrt(D)

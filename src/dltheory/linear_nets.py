@@ -33,6 +33,7 @@ from dltheory._checks import (
     check_choice,
     check_int,
     check_positive,
+    check_rng,
 )
 from dltheory._torch import torch
 from dltheory.progress import progress_bar
@@ -170,13 +171,6 @@ def _deep_step(
         W += lr * g
 
 
-def _check_rng(rng) -> None:
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        raise ArgumentTypeError(
-            f"rng must be a numpy Generator (np.random.default_rng(seed)) or None, got {rng!r}"
-        )
-
-
 def _check_args(data, hidden, hidden_layers, init, eps, lr, epochs, record_every, method, dtype):
     if not isinstance(data, NoisyData):
         raise ArgumentTypeError(f"data must be a NoisyData batch, got {type(data).__name__}")
@@ -281,7 +275,7 @@ def simulate_gd(
     hidden, hidden_layers, eps, lr, epochs, record_every = _check_args(
         data, hidden, hidden_layers, init, eps, lr, epochs, record_every, method, dtype
     )
-    _check_rng(rng)
+    check_rng(rng, optional=True)
     if init == "random" and rng is None:
         raise ValueError("rng is required for init='random'")
     n_weights = hidden_layers + 1

@@ -29,6 +29,7 @@ from dltheory._checks import (
     check_int,
     check_nonneg,
     check_positive,
+    check_rng,
     check_task_grid,
 )
 
@@ -50,14 +51,6 @@ __all__ = [
 ]
 
 
-def _check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise ArgumentTypeError(
-            f"rng must be a numpy Generator (np.random.default_rng(seed)), got {rng!r}"
-        )
-    return rng
-
-
 def _check_teacher(teacher, name: str = "teacher") -> Teacher:
     if not isinstance(teacher, Teacher):
         raise ArgumentTypeError(f"{name} must be a Teacher batch, got {type(teacher).__name__}")
@@ -71,7 +64,7 @@ def haar_stiefel(n: int, k: int, *, rng: np.random.Generator) -> np.ndarray:
     """
     n = check_int("n", n)
     k = check_int("k", k)
-    _check_rng(rng)
+    check_rng(rng)
     if k > n:
         raise ValueError(f"k must be <= n for orthonormal columns, got k={k}, n={n}")
     q, r = np.linalg.qr(rng.standard_normal((n, k)))
@@ -150,7 +143,7 @@ def low_rank_teacher(
         The :class:`Teacher` batch.
     """
     n_in, n_out = _check_shape(n_in, n_out)
-    _check_rng(rng)
+    check_rng(rng)
     s = as_float_array("singular_values", singular_values)
     if s.ndim == 1:
         s = s[None, :]
@@ -226,7 +219,7 @@ def noisy_data(teacher: Teacher, *, noise_std: float = 1.0, rng: np.random.Gener
     """
     _check_teacher(teacher)
     sigma = check_nonneg("noise_std", noise_std)
-    _check_rng(rng)
+    check_rng(rng)
     B, n_out, n_in = teacher.batch, teacher.n_out, teacher.n_in
     children = rng.spawn(B)
     Z = np.stack([c.standard_normal((n_out, n_in)) for c in children]) * (sigma / np.sqrt(n_in))
@@ -265,7 +258,7 @@ def noisy_data_examples(
     P = check_int("n_examples", n_examples)
     check_choice("inputs", inputs, ("orthogonal", "gaussian"))
     sigma = check_nonneg("noise_std", noise_std)
-    _check_rng(rng)
+    check_rng(rng)
     n_in, n_out = teacher.n_in, teacher.n_out
     Xs, Zs = [], []
     for child in rng.spawn(teacher.batch):
@@ -391,7 +384,7 @@ def aligned_task_pair(n_in: int, n_out: int, s_a, s_b, q, *, rng: np.random.Gene
             f"the joint aspect ratio 2 n_out / n_in must lie in (0, 1], got n_out={n_out}, "
             f"n_in={n_in}"
         )
-    _check_rng(rng)
+    check_rng(rng)
     s_a, s_b, q = (np.atleast_1d(x) for x in check_task_grid(s_a, s_b, q))
     if s_a.ndim != 1:
         raise ValueError(f"s_a, s_b and q must be scalars or 1-d, got shape {s_a.shape}")
@@ -430,7 +423,7 @@ def rotate_output_blocks(
     """
     if not isinstance(pair, TaskPair):
         raise ArgumentTypeError(f"pair must be a TaskPair, got {type(pair).__name__}")
-    _check_rng(rng)
+    check_rng(rng)
     n, B = pair.n_out, pair.batch
     for name, d, rows in (("alone", alone, n), ("joint", joint, 2 * n)):
         if not isinstance(d, NoisyData):
@@ -483,7 +476,7 @@ def task_pair_data(
     if not isinstance(pair, TaskPair):
         raise ArgumentTypeError(f"pair must be a TaskPair, got {type(pair).__name__}")
     sigma = check_nonneg("noise_std", noise_std)
-    _check_rng(rng)
+    check_rng(rng)
     n_out, n_in = pair.n_out, pair.task_a.n_in
     Z = np.stack([c.standard_normal((2 * n_out, n_in)) for c in rng.spawn(pair.batch)])
     Z *= sigma / np.sqrt(n_in)

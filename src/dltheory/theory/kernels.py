@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from dltheory._checks import as_float_array, check_in_range, check_int, check_positive
+from dltheory._checks import as_float_array, broadcast, check_in_range, check_int, check_positive
 
 __all__ = [
     "LinearFixedPoint",
@@ -68,14 +68,6 @@ def _check_data(X, y) -> tuple[np.ndarray, np.ndarray]:
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"y must have X.shape[0] = {X.shape[0]} entries, got {y.shape[0]}")
     return X, y
-
-
-def _broadcast(**arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    try:
-        return tuple(np.broadcast_arrays(*arrays.values()))
-    except ValueError:
-        shapes = ", ".join(f"{k} {v.shape}" for k, v in arrays.items())
-        raise ValueError(f"{' and '.join(arrays)} must broadcast together, got {shapes}") from None
 
 
 def _check_cosine(name: str, value) -> np.ndarray:
@@ -332,7 +324,7 @@ def predicted_test_mse(beta, beta_star) -> np.ndarray:
             f"beta and beta_star must have the same last dimension D, got {beta.shape[-1]} and "
             f"{beta_star.shape[-1]}"
         )
-    beta, beta_star = _broadcast(beta=beta, beta_star=beta_star)
+    beta, beta_star = broadcast(beta=beta, beta_star=beta_star)
     return np.sum((beta - beta_star) ** 2, axis=-1) / beta.shape[-1]
 
 
@@ -391,7 +383,7 @@ def expected_rho_squared(alpha, cos_source, D: int) -> np.ndarray:
         E[rho^2], broadcast shape.
     """
     alpha, c = _check_cosine("alpha", alpha), _check_cosine("cos_source", cos_source)
-    alpha, c = _broadcast(alpha=alpha, cos_source=c)
+    alpha, c = broadcast(alpha=alpha, cos_source=c)
     D = check_int("D", D, minimum=2)
     return alpha**2 * c**2 + (1 - alpha**2) * (1 - c**2) / (D - 1)
 

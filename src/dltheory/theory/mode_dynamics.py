@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from dltheory._checks import ArgumentTypeError, as_float_array, check_positive
+from dltheory._checks import ArgumentTypeError, as_float_array, broadcast, check_positive
 
 __all__ = [
     "predicted_mode_strength",
@@ -81,18 +81,7 @@ def _check_eps(eps) -> float:
 
 def _as_times(t) -> np.ndarray:
     """Times in epochs as a float array: >= 0, with +inf allowed (the end of training)."""
-    try:
-        raw = np.asarray(t)
-    except (TypeError, ValueError):
-        raise ArgumentTypeError(f"t must be an array of times in epochs, got {t!r}") from None
-    if raw.dtype.kind not in "iuf":
-        raise ArgumentTypeError(f"t must be an array of times in epochs, got dtype {raw.dtype}")
-    arr = raw.astype(float, copy=False)
-    if np.any(np.isnan(arr)):
-        raise ValueError("t must not be NaN")
-    if np.any(arr < 0):
-        raise ValueError("t must be >= 0 (times in epochs; +inf is the end of training)")
-    return arr
+    return as_float_array("t", t, nonneg=True, allow_inf=True, what="times in epochs")
 
 
 def mode_ode_rhs(s, s_hat, *, tau: float, n_weights: int = 2):
@@ -111,16 +100,8 @@ def mode_ode_rhs(s, s_hat, *, tau: float, n_weights: int = 2):
     tau = check_positive("tau", tau)
     s = as_float_array("s", s, nonneg=True)
     s_hat = as_float_array("s_hat", s_hat, nonneg=True)
-    _broadcast(s=s, s_hat=s_hat)
+    broadcast(s=s, s_hat=s_hat)
     return n_weights * s ** (2.0 - 2.0 / n_weights) * (s_hat - s) / tau
-
-
-def _broadcast(**arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    try:
-        return tuple(np.broadcast_arrays(*arrays.values()))
-    except ValueError:
-        shapes = ", ".join(f"{k} {v.shape}" for k, v in arrays.items())
-        raise ValueError(f"{' and '.join(arrays)} must broadcast together, got {shapes}") from None
 
 
 def _log_excess(s_hat: np.ndarray, eps: float) -> np.ndarray:
@@ -326,7 +307,7 @@ def predicted_time_to_strength(s, s_hat, *, eps: float, tau: float, n_weights: i
     n_weights = _check_depth(n_weights)
     eps = _check_eps(eps)
     tau = check_positive("tau", tau)
-    s_arr, sh = _broadcast(s=as_float_array("s", s), s_hat=as_float_array("s_hat", s_hat))
+    s_arr, sh = broadcast(s=as_float_array("s", s), s_hat=as_float_array("s_hat", s_hat))
     if np.any(s_arr <= eps) or np.any(s_arr >= sh):
         raise ValueError(
             "s must lie strictly between eps and s_hat (the mode grows from eps to s_hat)"

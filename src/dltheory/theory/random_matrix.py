@@ -34,7 +34,6 @@ from __future__ import annotations
 import numpy as np
 
 from dltheory._checks import (
-    ArgumentTypeError,
     as_float_array,
     check_in_range,
     check_int,
@@ -74,18 +73,7 @@ def _check_params(aspect_ratio, noise_std) -> tuple[float, float]:
 
 def _as_levels(name: str, value) -> np.ndarray:
     """A float array of values >= 0 in which +inf is allowed (a CDF's argument)."""
-    try:
-        raw = np.asarray(value)
-    except (TypeError, ValueError):
-        raise ArgumentTypeError(f"{name} must be an array of real numbers, got {value!r}") from None
-    if raw.dtype.kind not in "iuf":
-        raise ArgumentTypeError(f"{name} must be an array of real numbers, got dtype {raw.dtype}")
-    arr = raw.astype(float, copy=False)
-    if np.any(np.isnan(arr)):
-        raise ValueError(f"{name} must not be NaN")
-    if np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0")
-    return arr
+    return as_float_array(name, value, nonneg=True, allow_inf=True)
 
 
 def _unit_edges(a: float) -> tuple[float, float]:

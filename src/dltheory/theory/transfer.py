@@ -51,7 +51,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from dltheory._checks import (
-    ArgumentTypeError,
     as_float_array,
     check_int,
     check_positive,
@@ -222,18 +221,7 @@ def _joint_curves(t: np.ndarray, st: _JointSetup, eps: float, tau: float) -> np.
 
 def _check_times(t) -> np.ndarray:
     """Times in epochs, ``(T,)``: >= 0, with +inf allowed (the end of training, s(inf) = s_hat)."""
-    try:
-        raw = np.asarray(t)
-    except (TypeError, ValueError):
-        raise ArgumentTypeError(f"t must be an array of times in epochs, got {t!r}") from None
-    if raw.dtype.kind not in "iuf":
-        raise ArgumentTypeError(f"t must be an array of times in epochs, got dtype {raw.dtype}")
-    t = raw.astype(float, copy=False)
-    if t.ndim != 1:
-        raise ValueError(f"t must have 1 dimension, got shape {t.shape}")
-    if np.any(np.isnan(t)) or np.any(t < 0):
-        raise ValueError("t must hold times >= 0 (not NaN; +inf is the end of training)")
-    return t
+    return as_float_array("t", t, nonneg=True, ndim=1, allow_inf=True, what="times in epochs")
 
 
 def _check_time(eps, tau):
