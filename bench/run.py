@@ -21,11 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dltheory.experiments.lampinen_ganguli import SETUP
 from dltheory.linear_nets import simulate_gd
-from dltheory.teachers import low_rank_teacher, noisy_data, snr_singular_values
-from dltheory.theory.random_matrix import detection_threshold
-
-EPS, LR = 1e-5, 1e-3
+from dltheory.teachers import snr_singular_values
 
 FULL = dict(
     n_in=100,
@@ -135,13 +133,11 @@ def matmul_limit(cfg: dict, rng: np.random.Generator) -> dict:
 def make_grid(cfg: dict, rng: np.random.Generator) -> dict:
     """Chapter 2's grid: 6 SNRs x n_seeds for each rank in {1, 3}, conditions-major."""
     n1, n3 = cfg["n_in"], cfg["n_out"]
-    snrs = np.array([detection_threshold(aspect_ratio=n3 / n1), 2.0, 4.0, 6.0, 8.0, 10.0])
+    snrs = np.array([SETUP.threshold(n1, n3), 2.0, 4.0, 6.0, 8.0, 10.0])
     data = {}
     for r in (1, 3):
         s = np.stack([snr_singular_values(r, m) for m in snrs])
-        reps = np.repeat(s, cfg["n_seeds"], axis=0)
-        teacher = low_rank_teacher(n1, n3, reps, rng=rng.spawn(1)[0])
-        data[r] = noisy_data(teacher, noise_std=1.0, rng=rng.spawn(1)[0])
+        data[r] = SETUP.draw(n1, n3, s, cfg["n_seeds"], rng=rng)
     return {"snrs": snrs.tolist(), "data": data}
 
 
@@ -151,7 +147,7 @@ def plain_loop(sigma31: np.ndarray, W_bar: np.ndarray, hidden: int, epochs: int)
     Returns the test error at every epoch 0..epochs, ``(epochs + 1,)``.
     """
     U, s, Vt = np.linalg.svd(sigma31, full_matrices=False)
-    a = np.sqrt(EPS)  # two layers, product strength eps
+    a = np.sqrt(SETUP.eps)  # two layers, product strength eps
     W1 = np.zeros((sigma31.shape[0], hidden))
     W0 = np.zeros((hidden, sigma31.shape[1]))
     k = min(hidden, s.size)
@@ -170,8 +166,8 @@ def plain_loop(sigma31: np.ndarray, W_bar: np.ndarray, hidden: int, epochs: int)
         L = sigma31 - W
         g0 = W1.T @ L
         g1 = L @ W0.T
-        W0 = W0 + LR * g0
-        W1 = W1 + LR * g1
+        W0 = W0 + SETUP.lr * g0
+        W1 = W1 + SETUP.lr * g1
     return test
 
 
@@ -180,8 +176,8 @@ def _sim(data, cfg, method, dtype="float64", epochs=None):
         data,
         hidden=cfg["n_out"],
         init="aligned",
-        eps=EPS,
-        lr=LR,
+        eps=SETUP.eps,
+        lr=SETUP.lr,
         epochs=cfg["epochs"] if epochs is None else epochs,
         record_every=cfg["record_every"],
         method=method,
@@ -208,8 +204,8 @@ def deep_linear(cfg: dict, limit: dict, rng: np.random.Generator) -> dict:
             "N3": n3,
             "epochs": epochs,
             "record_every": cfg["record_every"],
-            "lr": LR,
-            "eps": EPS,
+            "lr": SETUP.lr,
+            "eps": SETUP.eps,
             "init": "aligned",
         }
     }
@@ -303,8 +299,7 @@ def scaling(cfg: dict, rng: np.random.Generator) -> dict:
     rows = []
     for n1 in cfg["scaling_n1"]:
         n3 = n1 // 2
-        teacher = low_rank_teacher(n1, n3, np.full((cfg["scaling_batch"], 1), 4.0), rng=rng)
-        data = noisy_data(teacher, noise_std=1.0, rng=rng)
+        data = SETUP.draw(n1, n3, np.full((cfg["scaling_batch"], 1), 4.0), 1, rng=rng)
         row = {"N1": n1, "N2": n3, "N3": n3, "batch": cfg["scaling_batch"]}
         for key, method, dtype, ep in [
             ("b_full_float64", "full", "float64", cfg["scaling_epochs_full"]),
@@ -372,7 +367,7 @@ def jacobian(cfg: dict, rng: np.random.Generator) -> dict:
             res = {}
 
             def mf(op=op, k=k, res=res):
-                res["mf"] = top_singular(op, k, frobenius=False)
+                res["mf"] = top_singular(op, k, frobenius=False, rng=np.random.default_rng(0))
 
             row["matrix_free_s"], row["matrix_free_peak_gb"] = _measure(mf)
             gram_gb = m * m * 8 / 2**30

@@ -2,28 +2,28 @@ import dataclasses
 
 import pytest
 
-from dltheory.config import SCALES, scale
+from dltheory.config import SCALES, get_scale
 
 
 def test_three_scales_exist_and_grow():
     assert set(SCALES) == {"ci", "book", "paper"}
-    ci, book, paper = (scale(n).svd_dynamics for n in ("ci", "book", "paper"))
+    ci, book, paper = (get_scale(n).svd_dynamics for n in ("ci", "book", "paper"))
     assert ci.n_in <= book.n_in <= paper.n_in
     assert ci.n_seeds <= book.n_seeds <= paper.n_seeds
 
 
 def test_scales_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
-        scale("ci").svd_dynamics.n_in = 3
+        get_scale("ci").svd_dynamics.n_in = 3
 
 
 def test_unknown_scale_raises():
     with pytest.raises(ValueError, match="scale name must be one of"):
-        scale("huge")
+        get_scale("huge")
 
 
 def test_default_follows_environment(monkeypatch):
     monkeypatch.setenv("BOOK_SCALE", "ci")
-    assert scale().name == "ci"
+    assert get_scale().name == "ci"
     monkeypatch.delenv("BOOK_SCALE")
-    assert scale().name == "book"
+    assert get_scale().name == "book"

@@ -1,12 +1,18 @@
-"""Tests of dltheory.datasets: preprocessing, the class-balanced split, exact label corruption."""
+"""Tests of dltheory.datasets: preprocessing, the class-balanced split, exact label corruption, aligned
+teachers and their Gaussian and polynomial tasks, binary digit tasks."""
 
 import numpy as np
 import pytest
+from conftest import EXACT
 
 from dltheory.datasets import (
+    aligned_teachers,
+    binary_labels,
     corrupt_labels,
+    digits_data,
     load_digits_data,
     one_hot,
+    polynomial_task,
     split_by_class,
     stack_classes,
 )
@@ -86,3 +92,42 @@ def test_label_helpers_refuse_non_integer_classes(rng):
         split_by_class(labels, 1, rng=0)
     with pytest.raises(ValueError, match="Y"):
         stack_classes(np.full((2, 3), np.nan))
+
+
+# ------------------------------------------------- teachers and binary digit tasks (chapter 6)
+
+D_TEACHER = 12
+
+
+def test_teachers_and_labels(rng):
+    bs, bt = aligned_teachers(D_TEACHER, np.array([0.0, 0.5, 1.0]), rng=rng)
+    np.testing.assert_allclose(np.sum(bs * bt, -1) / D_TEACHER, [0.0, 0.5, 1.0], atol=1e-12)
+    np.testing.assert_allclose(np.sum(bt**2, -1), D_TEACHER)
+    _, bt2 = aligned_teachers(D_TEACHER, 0.3, rng=rng, source=bs[0])
+    assert np.dot(bs[0], bt2) / D_TEACHER == pytest.approx(0.3)
+    np.testing.assert_array_equal(binary_labels([0, 5, 9], (0, 9)), [1.0, -1.0, 1.0])
+
+
+def test_polynomial_task_moments_and_index():
+    rng = np.random.default_rng(3)
+    beta, _ = aligned_teachers(D_TEACHER, 0.0, rng=rng)
+    X, y = polynomial_task(beta, 20000, rng=rng)
+    assert X.shape == (20000, D_TEACHER) and y.shape == (20000,)
+    u = X @ beta / np.sqrt(D_TEACHER)
+    np.testing.assert_allclose(
+        y, (u + (u**2 - 1) / np.sqrt(2)) / np.sqrt(2), rtol=EXACT, atol=EXACT
+    )
+    assert abs(y.mean()) < 0.05 and abs(y.var() - 1) < 0.06
+    Xb, yb = polynomial_task(np.stack([beta, -beta]), 5, rng=rng)
+    assert Xb.shape == (2, 5, D_TEACHER) and yb.shape == (2, 5)
+
+
+def test_digits_data_standardised_and_binary_labels():
+    X, digit = digits_data()
+    assert X.shape == (1797, 64) and digit.shape == (1797,)
+    np.testing.assert_allclose(X.mean(0), 0.0, atol=1e-12)
+    assert np.mean(np.sum(X**2, axis=1)) / X.shape[1] == pytest.approx(1.0)
+    y = binary_labels(digit, (0, 1, 2, 3, 4))
+    np.testing.assert_array_equal(y, np.where(digit < 5, 1.0, -1.0))
+    with pytest.raises(ValueError, match="positive"):
+        binary_labels(digit, tuple(range(10)))

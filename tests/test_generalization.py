@@ -68,11 +68,11 @@ def test_theory_matches_mode_space_simulation_at_large_size():
         data, hidden=200, eps=1e-5, lr=1e-3, epochs=6000, record_every=50, method="modes"
     )
     th = predicted_error_curves(
-        run.epochs, [4.0], n_in=400, n_out=200, hidden=200, eps=1e-5, tau=1e3
+        run.steps, [4.0], n_in=400, n_out=200, hidden=200, eps=1e-5, tau=1e3
     )
     assert np.max(np.abs(np.log(run.test_error.mean(axis=1) / th.test))) < 0.15
     np.testing.assert_allclose(run.train_error.mean(axis=1), th.train, rtol=0.03)
-    t_sim, e_sim = empirical_optimal_stopping(run.epochs, run.test_error)
+    t_sim, e_sim = empirical_optimal_stopping(run.steps, run.test_error)
     t_th, e_th = predicted_optimal_stopping(
         [4.0], n_in=400, n_out=200, hidden=200, eps=1e-5, tau=1e3
     )
@@ -127,7 +127,7 @@ def test_examples_theory_matches_full_matrix_gd():
         data = noisy_data_examples(teacher, P, rng=rng)
         run = simulate_gd(data, hidden=40, eps=1e-5, lr=2e-3, epochs=2500, record_every=25)
         th = predicted_error_curves_examples(
-            run.epochs, [4.0], n_in=100, n_out=40, n_examples=P, hidden=40, eps=1e-5, tau=500.0
+            run.steps, [4.0], n_in=100, n_out=40, n_examples=P, hidden=40, eps=1e-5, tau=500.0
         )
         np.testing.assert_allclose(run.train_error.mean(axis=1)[-1], th.train[-1], atol=0.05)
         np.testing.assert_allclose(run.test_error.min(axis=0).mean(), th.test.min(), rtol=0.1)

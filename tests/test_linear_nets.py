@@ -39,7 +39,7 @@ def test_aligned_gd_matches_closed_form_to_order_lr():
     for lr in (2e-3, 1e-3, 5e-4):
         run = simulate_gd(data, hidden=12, eps=1e-3, lr=lr, epochs=int(5.0 / lr), record_every=1)
         th = np.stack(
-            [predicted_mode_strength(run.epochs, sh, eps=1e-3, tau=1 / lr) for sh in data.s_hat],
+            [predicted_mode_strength(run.steps, sh, eps=1e-3, tau=1 / lr) for sh in data.s_hat],
             axis=1,
         )
         dev = np.max(np.abs(run.mode_strength - th) / data.s_hat.max())
@@ -85,7 +85,7 @@ def test_same_seed_same_record():
 
 def test_records_at_requested_epochs():
     run = simulate_gd(make_data(), hidden=3, eps=1e-3, lr=1e-3, epochs=95, record_every=10)
-    np.testing.assert_array_equal(run.epochs, [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95])
+    np.testing.assert_array_equal(run.steps, [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95])
     assert run.mode_strength.shape == (11, 2, 12)
     assert run.test_error.shape == run.train_error.shape == (11, 2)
 

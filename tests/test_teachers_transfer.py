@@ -5,16 +5,14 @@ import pytest
 from conftest import EXACT
 
 from dltheory.linear_nets import empirical_optimal_stopping, simulate_gd
-from dltheory.teachers import (
+from dltheory.task_pairs import (
     TaskPair,
     aligned_task_pair,
     empirical_block_error,
-    low_rank_teacher,
-    noisy_data,
     rotate_output_blocks,
-    select_runs,
     task_pair_data,
 )
+from dltheory.teachers import low_rank_teacher, noisy_data, select_runs
 
 N1, N3 = 40, 12
 Q = np.array([0.0, 0.3, 0.5, 0.9, 1.0])
@@ -117,8 +115,8 @@ def test_transfer_is_invariant_under_rotations_of_the_output_blocks(pair, rng):
         run_a, run_j = simulate_gd(a, **kw), simulate_gd(j, **kw)
         err_j = empirical_block_error(j, run_j.mode_strength, block=p.task_a)
         return (
-            empirical_optimal_stopping(run_a.epochs, run_a.test_error)[1]
-            - empirical_optimal_stopping(run_j.epochs, err_j)[1]
+            empirical_optimal_stopping(run_a.steps, run_a.test_error)[1]
+            - empirical_optimal_stopping(run_j.steps, err_j)[1]
         )
 
     T = benefit(pair, alone, joint)

@@ -5,7 +5,7 @@ import pytest
 from conftest import EXACT
 
 from dltheory.linear_nets import empirical_optimal_stopping, simulate_gd
-from dltheory.teachers import aligned_task_pair, empirical_block_error, task_pair_data
+from dltheory.task_pairs import aligned_task_pair, empirical_block_error, task_pair_data
 from dltheory.theory.generalization import predicted_error_curves, predicted_optimal_stopping
 from dltheory.theory.mode_dynamics import predicted_mode_strength
 from dltheory.theory.random_matrix import outlier_singular_value, overlap_factors
@@ -135,8 +135,8 @@ def test_theory_matches_a_small_simulation():
     run_a, run_j = simulate_gd(alone, **kw), simulate_gd(joint, **kw)
     err_j = empirical_block_error(joint, run_j.mode_strength, block=pair.task_a)
     T = (
-        empirical_optimal_stopping(run_a.epochs, run_a.test_error)[1]
-        - empirical_optimal_stopping(run_j.epochs, err_j)[1]
+        empirical_optimal_stopping(run_a.steps, run_a.test_error)[1]
+        - empirical_optimal_stopping(run_j.steps, err_j)[1]
     ).reshape(2, 12)
     th = predicted_transfer(conds[:, 0], conds[:, 1], conds[:, 2], **CANON)
     np.testing.assert_allclose(T.mean(1), th.benefit, atol=0.015)

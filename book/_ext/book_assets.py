@@ -19,10 +19,10 @@ MATHJAX_ENTRY = "tex-mml-chtml.js"  # the bundle Sphinx would otherwise load fro
 
 
 def _mathjax_dir() -> Path | None:
-    spec = find_spec("mathjax")
-    if spec is None or not spec.submodule_search_locations:
+    found = find_spec("mathjax")
+    if found is None or not found.submodule_search_locations:
         return None
-    es5 = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
+    es5 = Path(next(iter(found.submodule_search_locations))) / "static" / "mathjax" / "es5"
     return es5 if (es5 / MATHJAX_ENTRY).is_file() else None
 
 

@@ -7,8 +7,8 @@ Every chapter has one parameter, ``scale``, set by papermill or the ``BOOK_SCALE
 * ``book``  -- what the rendered website shows, each chapter a minute or two (``make book``);
 * ``paper`` -- the papers' own sizes, for a full reproduction (``make chapter CH=01 SCALE=paper``).
 
-Physical parameters of an experiment (learning rate, initial strength, teacher singular values) are
-part of the chapter's statement and live in the chapter, next to the text that explains them.
+Physical parameters of an experiment (learning rate, initial strength, teacher singular values) are not
+sizes: they live in the frozen setups of :mod:`dltheory.experiments`, which the chapters print and explain.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ __all__ = [
     "KernelTransferSizes",
     "Scale",
     "SCALES",
-    "scale",
+    "get_scale",
     "default_scale_name",
 ]
 
@@ -79,7 +79,7 @@ class EarlyStoppingSizes:
         rmt_claim_seeds: draws at s_bar = 2 for the outlier and overlap claims.
         n_sbar_grid: teacher strengths in the outlier/overlap sweep.
         n_snr_grid: SNRs in the minimal-error and stopping-time sweep (mode space).
-        examples_n: N1 = N2 = N3 of the P != N1 experiment (the spec's 100).
+        examples_n: N1 = N2 = N3 of the P != N1 experiment (100, the paper's canonical N1).
         examples_grid: numbers of examples P in that experiment.
         examples_snrs: SNRs in that experiment.
         examples_seeds: seeds per (P, SNR).
@@ -172,9 +172,9 @@ class TransferSizes:
 class JacobianSizes:
     """Sizes for chapter 5 (the Jacobian's information/nuisance split).
 
-    The claims are stated for the spec's reference setup (40 digits per class, n = 400, width 256,
+    The claims are stated for the book's reference setup (40 digits per class, n = 400, width 256,
     eta = 1/lambda_1^2, 6000 full-batch steps), and every scale keeps it for the two-layer network;
-    scales differ in the deeper network, the optional runs and the full-data spectrum.
+    scales differ in the deeper network and the optional runs.
 
     Attributes:
         per_class: training images per class (n = 10 * per_class).
@@ -183,12 +183,10 @@ class JacobianSizes:
         record_every: steps between recorded snapshots after the first ``dense_steps``.
         dense_steps: every step is recorded up to here (the per-direction comparison).
         rank: r, the dimension of the information space, and the k of the matrix-free spectra.
-        heldout_per_class: held-out images per class for the alignment of F5 (from the test split).
+        heldout_per_class: held-out images per class for the held-out alignment (from the test split).
         deep_width: hidden width of both layers of the deeper (three-layer) network.
         deep_steps: full-batch gradient steps of the deeper network.
         train_centred: also train on mean-centred pixels (only for the spectrum after training).
-        full_spectrum: time the matrix-free top-``rank`` spectrum on all 1,797 images (issue's scale
-            check; the dense Gram route is sized, not run, when it cannot fit).
     """
 
     per_class: int
@@ -201,7 +199,6 @@ class JacobianSizes:
     deep_width: int
     deep_steps: int
     train_centred: bool
-    full_spectrum: bool
 
 
 @dataclass(frozen=True)
@@ -285,7 +282,6 @@ SCALES: dict[str, Scale] = {
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=25, dense_steps=300, rank=100,
             heldout_per_class=40, deep_width=256, deep_steps=2000, train_centred=False,
-            full_spectrum=False,
         ),
         kernel_transfer=KernelTransferSizes(
             width=64, steps=4000, n_seeds=4, n_targets=40, n_finetune=2, n_alpha=5, n_gamma=4,
@@ -318,7 +314,6 @@ SCALES: dict[str, Scale] = {
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=20, dense_steps=300, rank=100,
             heldout_per_class=40, deep_width=256, deep_steps=6000, train_centred=True,
-            full_spectrum=False,
         ),
         kernel_transfer=KernelTransferSizes(
             width=128, steps=4000, n_seeds=8, n_targets=50, n_finetune=3, n_alpha=9, n_gamma=5,
@@ -351,7 +346,6 @@ SCALES: dict[str, Scale] = {
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=10, dense_steps=300, rank=100,
             heldout_per_class=40, deep_width=256, deep_steps=6000, train_centred=True,
-            full_spectrum=True,
         ),
         kernel_transfer=KernelTransferSizes(
             width=256, steps=6000, n_seeds=20, n_targets=100, n_finetune=6, n_alpha=11, n_gamma=10,
@@ -367,7 +361,7 @@ def default_scale_name() -> str:
     return os.environ.get("BOOK_SCALE", "book")
 
 
-def scale(name: str | None = None) -> Scale:
+def get_scale(name: str | None = None) -> Scale:
     """Return the :class:`Scale` called ``name`` (``"ci"``, ``"book"`` or ``"paper"``).
 
     Args:

@@ -1,14 +1,23 @@
-"""Offline data sets: scikit-learn's bundled 8x8 digits, a class-balanced split, label corruption.
+"""Data sets: scikit-learn's bundled 8x8 digits (a class-balanced split, label corruption, binary
+tasks) and Gaussian inputs labelled by single-index teachers at a chosen alignment.
 
 Nothing is downloaded: ``sklearn.datasets.load_digits`` reads ``digits.csv.gz`` from the scikit-learn
 wheel. Layout: ``X`` is ``(P, D)``, one row per image (``P`` images, ``D = 64`` pixels); ``labels`` is
 ``(P,)`` of ints in ``[0, K)``. Stacked label vectors for the Jacobian are class-major, entry
-``c * P + i`` for class ``c`` of sample ``i`` (:func:`stack_classes`), as in the spec of chapter 5
-(Oymak et al. 2019, arXiv:1906.05392).
+``c * P + i`` for class ``c`` of sample ``i`` (:func:`stack_classes`), the row order chapter 5 uses for
+the Jacobian of Oymak et al. (2019), arXiv:1906.05392.
+
+The teachers of chapter 6 (Lauditi, Bordelon & Pehlevan 2025, arXiv:2507.04448) are directions beta
+with |beta|^2 = D: a source and a target at cosine alpha (:func:`aligned_teachers`), labelling Gaussian
+inputs linearly (:func:`gaussian_task`) or by a polynomial of one projection (:func:`polynomial_task`).
+Their data carry any batch shape ``(..., P, D)``; the digits there are standardised per pixel
+(:func:`digits_data`) and split into binary tasks (:func:`binary_labels`).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +31,11 @@ __all__ = [
     "corrupt_labels",
     "one_hot",
     "stack_classes",
+    "aligned_teachers",
+    "gaussian_task",
+    "polynomial_task",
+    "digits_data",
+    "binary_labels",
 ]
 
 
@@ -99,7 +113,7 @@ def load_digits_data(
 ) -> Digits:
     """Load the bundled digits, split ``per_class`` images per class for training, preprocess.
 
-    Preprocessing as in the spec of chapter 5: pixels scaled by 1/16 (to ``[0, 1]``); optionally
+    Preprocessing of chapter 5: pixels scaled by 1/16 (to ``[0, 1]``); optionally
     mean-centred by the *training* mean image (no information from the held-out set); then every
     image normalised to unit Euclidean norm, as Oymak et al. (2019) assume.
 
@@ -201,3 +215,135 @@ def stack_classes(Y) -> np.ndarray:
     """
     Y = as_float_array("Y", Y, ndim=2)
     return Y.T.reshape(-1)
+
+
+def aligned_teachers(
+    D: int, alpha, *, rng: np.random.Generator, source=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Source and target teachers with |beta|^2 = D and cos(beta_s, beta_t) = alpha exactly.
+
+    Args:
+        D: input dimension, >= 2.
+        alpha: alignments in [-1, 1], any shape ``S``.
+        rng: numpy generator.
+        source: given source teachers, ``(..., D)`` broadcast against ``S`` (default: independent
+            random directions); they are rescaled to |beta_s|^2 = D.
+
+    Returns:
+        ``(beta_s, beta_t)``, each ``(*S', D)`` with ``S'`` the broadcast shape.
+    """
+    D = check_int("D", D, minimum=2)
+    alpha = as_float_array("alpha", alpha)
+    if not np.all(np.abs(alpha) <= 1):
+        raise ValueError("alpha must lie in [-1, 1]")
+    check_rng(rng)
+    if source is None:
+        g = rng.standard_normal((*alpha.shape, D))
+    else:
+        g = as_float_array("source", source)
+        if g.ndim == 0 or g.shape[-1] != D or not np.all(np.linalg.norm(g, axis=-1) > 0):
+            raise ValueError(
+                f"source must be non-zero vectors of length D = {D}, got shape {g.shape}"
+            )
+    try:
+        shape = np.broadcast_shapes(alpha.shape, g.shape[:-1])
+    except ValueError:
+        raise ValueError(
+            f"alpha {alpha.shape} and source {g.shape[:-1]} (less its last axis) must broadcast together"
+        ) from None
+    e_s = np.broadcast_to(g / np.linalg.norm(g, axis=-1, keepdims=True), (*shape, D))
+    r = rng.standard_normal((*shape, D))
+    perp = r - np.sum(r * e_s, axis=-1, keepdims=True) * e_s
+    e_p = perp / np.linalg.norm(perp, axis=-1, keepdims=True)
+    a = np.broadcast_to(alpha, shape)[..., None]
+    return np.sqrt(D) * e_s.copy(), np.sqrt(D) * (a * e_s + np.sqrt(1 - a**2) * e_p)
+
+
+def gaussian_task(beta, P: int, *, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Noiseless linear teacher data: x ~ N(0, I_D), y = beta . x / sqrt(D).
+
+    Args:
+        beta: teachers, ``(..., D)``.
+        P: samples per teacher, >= 1.
+        rng: numpy generator.
+
+    Returns:
+        ``(X, y)`` of shapes ``(..., P, D)`` and ``(..., P)``.
+    """
+    beta = as_float_array("beta", beta)
+    if beta.ndim == 0 or beta.shape[-1] == 0:
+        raise ValueError(
+            f"beta must be teachers of shape (..., D) with D >= 1, got shape {beta.shape}"
+        )
+    P = check_int("P", P)
+    check_rng(rng)
+    D = beta.shape[-1]
+    X = rng.standard_normal((*beta.shape[:-1], P, D))
+    return X, np.einsum("...pd,...d->...p", X, beta) / np.sqrt(D)
+
+
+def polynomial_task(beta, P: int, *, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Noiseless single-index polynomial teacher: x ~ N(0, I_D), u = beta . x / sqrt(D),
+    y = (u + He_2(u) / sqrt(2)) / sqrt(2) with He_2(u) = u^2 - 1.
+
+    For |beta|^2 = D (as from :func:`aligned_teachers`) u is a standard Gaussian, the two Hermite
+    terms are orthonormal and E y = 0, E y^2 = 1: half the signal is linear, half quadratic.
+
+    Args:
+        beta: teacher directions, ``(..., D)``.
+        P: samples per teacher, >= 1.
+        rng: numpy generator.
+
+    Returns:
+        ``(X, y)`` of shapes ``(..., P, D)`` and ``(..., P)``.
+    """
+    X, u = gaussian_task(beta, P, rng=rng)
+    return X, (u + (u**2 - 1) / math.sqrt(2)) / math.sqrt(2)
+
+
+def digits_data() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8x8 digits (1797 images; no download), pixels/16, standardised.
+
+    Pixels that are constant over the set stay 0 after centring. Each image is then scaled so that
+    the average |x|^2 / D is 1, the normalisation of the Gaussian inputs.
+
+    Returns:
+        ``(X, digit)``: inputs ``(1797, 64)`` and digit labels ``(1797,)``.
+    """
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    X = d.data / 16.0
+    X = X - X.mean(0)
+    sd = X.std(0)
+    X = X / np.where(sd > 0, sd, 1.0)
+    X = X / np.sqrt(np.mean(np.sum(X**2, axis=1)) / X.shape[1])
+    return X, d.target.copy()
+
+
+def binary_labels(digit, positive: Sequence[int]) -> np.ndarray:
+    """+-1 labels of a binary task: +1 for digits in ``positive``, -1 otherwise.
+
+    Args:
+        digit: integer digit labels in 0-9, any shape (usually ``(P,)``).
+        positive: the digits labelled +1 (a non-empty proper subset of 0-9).
+
+    Returns:
+        Labels, the shape of ``digit``.
+    """
+    digit = np.asarray(digit)
+    if digit.dtype.kind not in "iu":
+        raise ArgumentTypeError(
+            f"digit must be an array of integer digit labels, got dtype {digit.dtype}"
+        )
+    if digit.size and (digit.min() < 0 or digit.max() > 9):
+        raise ValueError(f"digit must hold digits 0-9, got {digit.min()}..{digit.max()}")
+    if isinstance(positive, str | bytes) or not isinstance(positive, Iterable):
+        raise ArgumentTypeError(f"positive must be a collection of digits, got {positive!r}")
+    positive = tuple(positive)
+    if not all(isinstance(p, int | np.integer) and not isinstance(p, bool) for p in positive):
+        raise ArgumentTypeError(f"positive must hold integer digits, got {positive!r}")
+    pos = set(int(p) for p in positive)
+    if not pos or not pos <= set(range(10)) or len(pos) == 10:
+        raise ValueError(f"positive must be a non-empty proper subset of 0-9, got {positive!r}")
+    return np.where(np.isin(digit, sorted(pos)), 1.0, -1.0)

@@ -190,7 +190,8 @@ def two_layer_gram(model: nn.Module, X) -> np.ndarray:
     """Closed-form Gram matrix ``J J^T`` of ``f(x) = V relu(W x)`` with respect to ``W``.
 
     Implements ``J J^T[(c,i),(c',j)] = (x_i^T x_j) sum_l V_{cl} V_{c'l} 1[w_l^T x_i > 0] 1[w_l^T x_j > 0]``
-    (Sec. 1 of the chapter-5 spec), i.e. ``(1_K 1_K^T (x) X X^T) * (A A^T)`` with
+    (the chain rule: row ``(c, i)`` of ``J`` in the block of hidden unit ``l`` is
+    ``V_{cl} relu'(w_l^T x_i) x_i^T``), i.e. ``(1_K 1_K^T (x) X X^T) * (A A^T)`` with
     ``A[(c,i), l] = V_{cl} 1[w_l^T x_i > 0]``.
 
     Args:
@@ -276,13 +277,15 @@ def top_singular(
         model, X: the two-layer net and inputs for ``"gram"``.
         frobenius: also compute ``||J||_F^2`` (exact; from the Gram trace or row blocks of ``J``).
         tol: ARPACK relative tolerance, >= 0 (0: machine precision).
-        rng: generator for ARPACK's start vector (``"eigsh"`` only). With ``None`` (the default) the
-            start vector is drawn from ``np.random.default_rng(0)``, the same on every call, so that
-            results are reproducible without an ``rng``; the start vector changes the converged values
-            only within ``tol``.
+        rng: generator of ARPACK's start vector, required for ``"eigsh"`` (unused by the dense
+            routes). The start vector changes the converged values only within ``tol``, but it does
+            change their last digits: pass a generator in the same state to reproduce a spectrum.
 
     Returns:
         A :class:`Spectrum`, values descending.
+
+    Raises:
+        ValueError: for a bad argument, or ``method="eigsh"`` without ``rng``.
     """
     if not isinstance(jac, JacobianOperator):
         raise ArgumentTypeError(f"jac must be a JacobianOperator, got {type(jac).__name__}")
@@ -299,7 +302,8 @@ def top_singular(
     if method == "eigsh":
         if k is None or k >= m:
             raise ValueError(f"method='eigsh' needs k < K n = {m}; use a dense method")
-        rng = np.random.default_rng(0) if rng is None else rng
+        if rng is None:
+            raise ValueError("method='eigsh' needs rng, the generator of ARPACK's start vector")
         v0 = rng.standard_normal(m)
         evals, evecs = spla.eigsh(jac.gram_operator(), k=k, which="LA", tol=tol, v0=v0)
         fro = jac.frobenius_sq() if frobenius else float("nan")

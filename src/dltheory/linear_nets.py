@@ -1,6 +1,6 @@
 """Full-batch gradient descent on deep linear networks, batched over runs.
 
-Implements the training of Lampinen & Ganguli 2019 (arXiv:1809.10374, Sec. 1 of the spec): a student
+Implements the training of Lampinen & Ganguli 2019 (arXiv:1809.10374): a student
 y = W^{N_W} ... W^{1} x with ``hidden_layers`` hidden layers of width N2 (N_W = hidden_layers + 1 weight
 matrices) minimises (1/2) sum_mu ||y_mu - W x_mu||^2 by simultaneous full-batch updates
 W^l += lr * (W^{>l})^T (Sigma^31 - W Sigma^11) (W^{<l})^T. Inputs are one-hot (Sigma^11 = I) unless the
@@ -22,6 +22,7 @@ Layout: runs first, ``(B, out, in)`` per layer; records have time first, ``(T, B
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,6 +39,7 @@ from dltheory._checks import (
 from dltheory._torch import torch
 from dltheory.progress import progress_bar
 from dltheory.teachers import NoisyData, haar_stiefel
+from dltheory.trajectory import Trajectory, recorded_steps
 
 __all__ = [
     "Init",
@@ -53,11 +55,11 @@ Method = Literal["full", "modes"]
 
 
 @dataclass(frozen=True)
-class GDRecord:
-    """What a batch of gradient-descent runs did over time.
+class GDRecord(Trajectory):
+    """What a batch of gradient-descent runs did over time (a :class:`~dltheory.trajectory.Trajectory`).
 
     Attributes:
-        epochs: recorded epochs, ``(T,)``, starting at 0 and ending at the last epoch.
+        steps: recorded epochs, ``(T,)``.
         mode_strength: u_hat_a^T W(t) v_hat_a for every data mode a of Sigma^31, ``(T, B, M)``.
         train_error: ||W X - Y||_F^2 / ||Y||_F^2, ``(T, B)`` (for one-hot inputs
             ||W - Sigma^31||_F^2 / ||Sigma^31||_F^2).
@@ -66,16 +68,10 @@ class GDRecord:
         lr: learning rate; tau = 1/lr epochs.
     """
 
-    epochs: np.ndarray
     mode_strength: np.ndarray
     train_error: np.ndarray
     test_error: np.ndarray
     final_map: np.ndarray
-    lr: float
-
-    @property
-    def tau(self) -> float:
-        return 1.0 / self.lr
 
 
 def _layer_shapes(n_in: int, hidden: int, n_out: int, n_weights: int) -> list[tuple[int, int]]:
@@ -171,7 +167,7 @@ def _deep_step(
         W += lr * g
 
 
-def _check_args(data, hidden, hidden_layers, init, eps, lr, epochs, record_every, method, dtype):
+def _check_args(data, hidden, hidden_layers, init, eps, lr, epochs, method, dtype):
     if not isinstance(data, NoisyData):
         raise ArgumentTypeError(f"data must be a NoisyData batch, got {type(data).__name__}")
     if not (np.all(np.isfinite(data.sigma31)) and np.all(np.isfinite(data.s_hat))):
@@ -203,8 +199,7 @@ def _check_args(data, hidden, hidden_layers, init, eps, lr, epochs, record_every
     eps = check_positive("eps", eps)
     lr = check_positive("lr", lr)
     epochs = check_int("epochs", epochs)
-    record_every = check_int("record_every", record_every)
-    return hidden, hidden_layers, eps, lr, epochs, record_every
+    return hidden, hidden_layers, eps, lr, epochs
 
 
 def _divergence_error(data: NoisyData, lr: float, n_weights: int, epoch: int) -> ValueError:
@@ -240,10 +235,12 @@ def simulate_gd(
     eps: float,
     lr: float,
     epochs: int,
-    record_every: int = 10,
+    record_every: int | None = None,
+    record_steps: Sequence[int] | None = None,
     method: Method = "full",
     rng: np.random.Generator | None = None,
     progress: bool | None = None,
+    desc: str | None = None,
     dtype: Literal["float64", "float32"] = "float64",
 ) -> GDRecord:
     """Train a batch of deep linear students on their data by full-batch gradient descent.
@@ -258,10 +255,12 @@ def simulate_gd(
             learned map only for lr < 2 / (N_W s_hat_max^(2 - 2/N_W)) (the error message of a
             diverged run gives the number).
         epochs: number of full-batch steps.
-        record_every: record every this many epochs (and at the last one).
+        record_every: record epoch 0, every this many epochs and the last (default 10).
+        record_steps: record exactly these increasing epochs instead.
         method: ``"full"`` matrices or exact ``"modes"`` (aligned init only).
         rng: needed for ``init="random"``; run b uses ``rng.spawn(B)[b]``.
         progress: show a progress bar; ``None`` follows ``DLTHEORY_PROGRESS`` / ``CI``.
+        desc: the progress bar's label (default: the initialisation and method).
         dtype: floating type of the full-matrix updates (``"float32"`` is about twice as fast;
             records are always float64). The mode-space route always uses float64.
 
@@ -272,14 +271,19 @@ def simulate_gd(
         ValueError: for an argument out of its domain, and when the run diverges (``lr`` past the
             stability bound, which the message gives for one-hot inputs) instead of returning NaN.
     """
-    hidden, hidden_layers, eps, lr, epochs, record_every = _check_args(
-        data, hidden, hidden_layers, init, eps, lr, epochs, record_every, method, dtype
+    hidden, hidden_layers, eps, lr, epochs = _check_args(
+        data, hidden, hidden_layers, init, eps, lr, epochs, method, dtype
     )
+    rec_epochs = recorded_steps(
+        epochs, record_every=record_every, record_steps=record_steps, default_every=10
+    )
+    desc = f"GD {init}/{method}" if desc is None else desc
+    if not isinstance(desc, str):
+        raise ArgumentTypeError(f"desc must be a string, got {desc!r}")
     check_rng(rng, optional=True)
     if init == "random" and rng is None:
         raise ValueError("rng is required for init='random'")
     n_weights = hidden_layers + 1
-    rec_epochs = np.unique(np.r_[np.arange(0, epochs, record_every), epochs])
     W_bar = data.teacher.W
     general_inputs = data.sigma11 is not None
     norm_train = data.targets_sq if general_inputs else np.sum(data.sigma31**2, axis=(1, 2))
@@ -364,15 +368,14 @@ def simulate_gd(
             else:
                 _deep_step(Ws, sigma31, sigma11, lr)
 
-    observe(0)
     done = 0
     # A learning rate past the stability bound overflows the weights; the check after each record
     # turns that into an error naming lr, so numpy's overflow warnings on the way there are noise.
     with (
-        progress_bar(total=epochs, desc=f"GD {init}/{method}", enable=progress) as bar,
+        progress_bar(total=epochs, desc=desc, progress=progress) as bar,
         np.errstate(over="ignore", invalid="ignore"),
     ):
-        for i, target_epoch in enumerate(rec_epochs[1:], start=1):
+        for i, target_epoch in enumerate(rec_epochs):
             for _ in range(target_epoch - done):
                 step()
             bar.update(target_epoch - done)
@@ -380,12 +383,19 @@ def simulate_gd(
             observe(i)
             if not (np.all(np.isfinite(train[i])) and np.all(np.isfinite(test[i]))):
                 raise _divergence_error(data, lr, n_weights, int(target_epoch))
+        for _ in range(epochs - done):  # on to the last epoch when it is not recorded
+            step()
+        bar.update(epochs - done)
     if method == "full":
         final = _product(Ws).astype(np.float64)
     else:
-        final = np.einsum("bia,ba,bja->bij", data.U_hat, strength[-1], data.V_hat)
+        s = np.zeros((B, M))
+        s[:, :k] = np.prod(a, axis=0)
+        final = np.einsum("bia,ba,bja->bij", data.U_hat, s, data.V_hat)
+    if not np.all(np.isfinite(final)):
+        raise _divergence_error(data, lr, n_weights, epochs)
     return GDRecord(
-        epochs=rec_epochs,
+        steps=rec_epochs,
         mode_strength=strength,
         train_error=train,
         test_error=test,

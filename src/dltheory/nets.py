@@ -21,6 +21,7 @@ from torch import nn
 from dltheory._checks import ArgumentTypeError, as_float_array, check_int, check_positive
 from dltheory._torch import torch, torch_generator
 from dltheory.progress import progress_bar
+from dltheory.trajectory import Trajectory, recorded_steps
 
 __all__ = [
     "torch_generator",
@@ -58,7 +59,7 @@ def _signs(shape, gen: torch.Generator, dtype) -> torch.Tensor:
 class TwoLayerNet(nn.Module):
     """``f(x) = V relu(W x)``: trained ``W`` ``(k, d)``, fixed readout ``V`` ``(K, k)`` (a buffer).
 
-    Implements the model of Sec. 1 of the chapter-5 spec (Oymak et al. 2019, one hidden layer).
+    Implements the one-hidden-layer model of Oymak et al. 2019 (arXiv:1906.05392).
     Build it with :func:`two_layer_net`.
     """
 
@@ -111,7 +112,7 @@ def two_layer_net(
     rng: np.random.Generator,
     dtype: torch.dtype = torch.float64,
 ) -> TwoLayerNet:
-    """The spec's two-layer ReLU network with symmetric doubled initialisation (``f(W_0) = 0``).
+    """Chapter 5's two-layer ReLU network with symmetric doubled initialisation (``f(W_0) = 0``).
 
     ``W_0 = [A; A]`` with ``A_{ij} ~ N(0, 1)`` of shape ``(k/2, d)``; ``V = [B, -B]`` with ``B`` of
     entries ``+-1/sqrt(k)``, shape ``(K, k/2)``.
@@ -162,8 +163,8 @@ def three_layer_net(
 
 
 @dataclass(frozen=True)
-class TrainRecord:
-    """What :func:`train_gd` measured.
+class TrainRecord(Trajectory):
+    """What :func:`train_gd` measured (a :class:`~dltheory.trajectory.Trajectory`).
 
     Attributes:
         steps: ``(T,)`` recorded step numbers (0 is the initialisation).
@@ -174,12 +175,10 @@ class TrainRecord:
         lr: the learning rate used.
     """
 
-    steps: np.ndarray
     loss: np.ndarray
     residuals: np.ndarray
     train_acc: np.ndarray
     test_acc: np.ndarray
-    lr: float
 
 
 def train_gd(
@@ -189,14 +188,17 @@ def train_gd(
     *,
     lr: float,
     steps: int,
+    record_every: int | None = None,
     record_steps=None,
     X_test=None,
     labels_test=None,
-    progress: str | None = None,
+    progress: bool | None = None,
+    desc: str = "train",
 ) -> TrainRecord:
     """Full-batch gradient descent on ``0.5 * ||f(X) - Y||_F^2`` over every trainable parameter.
 
-    ``W_{t+1} = W_t - lr * grad L(W_t)`` (Sec. 1 of the chapter-5 spec). The model is trained in place.
+    ``W_{t+1} = W_t - lr * grad L(W_t)`` (the full-batch gradient descent of Oymak et al. 2019,
+    arXiv:1906.05392). The model is trained in place.
 
     Args:
         model: network mapping ``(P, d)`` to ``(P, K)``.
@@ -204,10 +206,12 @@ def train_gd(
         Y: ``(P, K)`` training targets (one-hot, possibly corrupted).
         lr: step size ``eta``.
         steps: number of gradient steps.
-        record_steps: increasing integer step numbers in ``[0, steps]`` to record (default: every step).
+        record_every: record step 0, every this many steps and the last (default: every step).
+        record_steps: record exactly these increasing step numbers in ``[0, steps]`` instead.
         X_test: optional ``(P_test, d)`` held-out inputs.
         labels_test: ``(P_test,)`` held-out classes in ``[0, K)`` (with ``X_test``).
-        progress: description for a progress bar (``None``: none).
+        progress: show a progress bar; ``None`` follows ``DLTHEORY_PROGRESS`` / ``CI``.
+        desc: the progress bar's label.
 
     Returns:
         A :class:`TrainRecord`.
@@ -224,10 +228,8 @@ def train_gd(
         raise ValueError("model must have trainable parameters")
     lr = check_positive("lr", lr)
     steps = check_int("steps", steps, minimum=0)
-    if progress is not None and not isinstance(progress, str):
-        raise ArgumentTypeError(
-            f"progress must be a description (a string) or None, got {progress!r}"
-        )
+    if not isinstance(desc, str):
+        raise ArgumentTypeError(f"desc must be a string, got {desc!r}")
     dtype = params[0].dtype
     X = _as_tensor("X", X, dtype, ndim=2)
     Y = _as_tensor("Y", Y, dtype, ndim=2)
@@ -235,12 +237,7 @@ def train_gd(
         raise ValueError(
             f"X (P, d) and Y (P, K) must share P, got {tuple(X.shape)}, {tuple(Y.shape)}"
         )
-    rec = np.arange(steps + 1) if record_steps is None else np.asarray(record_steps)
-    if rec.size and rec.dtype.kind not in "iu":
-        raise ArgumentTypeError(f"record_steps must be integers, got {record_steps!r}")
-    if rec.ndim != 1 or rec.size == 0 or np.any(np.diff(rec) <= 0) or rec[0] < 0 or rec[-1] > steps:
-        raise ValueError(f"record_steps must be increasing integers in [0, {steps}]")
-    rec = rec.astype(np.int64, copy=False)
+    rec = recorded_steps(steps, record_every=record_every, record_steps=record_steps)
     if (X_test is None) != (labels_test is None):
         raise ValueError("give X_test and labels_test together")
     with torch.no_grad():
@@ -278,7 +275,7 @@ def train_gd(
     is_rec = np.zeros(steps + 1, dtype=bool)
     is_rec[rec] = True
     loss_h, res_h, tr_h, te_h = [], [], [], []
-    with progress_bar(total=steps, desc=progress or "", enable=None if progress else False) as bar:
+    with progress_bar(total=steps, desc=desc, progress=progress) as bar:
         for t in range(steps + 1):
             out = model(X)
             resid = out - Y

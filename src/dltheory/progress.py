@@ -13,12 +13,12 @@ from tqdm import tqdm
 __all__ = ["progress_enabled", "progress_bar"]
 
 
-def progress_enabled(enable: bool | None = None) -> bool:
-    """Resolve whether to draw a progress bar: an explicit ``enable`` wins, then the environment."""
-    if enable is not None:
-        if not isinstance(enable, bool):
-            raise TypeError(f"enable must be True, False or None, got {enable!r}")
-        return enable
+def progress_enabled(progress: bool | None = None) -> bool:
+    """Resolve whether to draw a progress bar: an explicit ``progress`` wins, then the environment."""
+    if progress is not None:
+        if not isinstance(progress, bool):
+            raise TypeError(f"progress must be True, False or None, got {progress!r}")
+        return progress
     flag = os.environ.get("DLTHEORY_PROGRESS", "").strip().lower()
     if flag in {"0", "false", "no", "off"}:
         return False
@@ -27,12 +27,10 @@ def progress_enabled(enable: bool | None = None) -> bool:
     return not os.environ.get("CI")
 
 
-def progress_bar(*, total: int, desc: str, enable: bool | None = None) -> tqdm:
+def progress_bar(*, total: int, desc: str, progress: bool | None = None) -> tqdm:
     """A ``tqdm`` bar over ``total`` steps (use as a context manager and call ``update``)."""
     if isinstance(total, bool) or not isinstance(total, int) or total < 0:
         raise ValueError(f"total must be an integer >= 0, got {total!r}")
     if not isinstance(desc, str):
         raise TypeError(f"desc must be a string, got {desc!r}")
-    if enable is not None and not isinstance(enable, bool):
-        raise TypeError(f"enable must be True, False or None, got {enable!r}")
-    return tqdm(total=total, desc=desc, disable=not progress_enabled(enable), leave=False)
+    return tqdm(total=total, desc=desc, disable=not progress_enabled(progress), leave=False)

@@ -1,19 +1,16 @@
-"""Census cases: the linear-network simulators (linear_nets, teachers, shrinkage)."""
+"""Census cases: the linear-network simulators (linear_nets, teachers, task_pairs, shrinkage)."""
 
 from dataclasses import replace
 
 import numpy as np
 
 from census.harness import Case
-from dltheory.teachers import (
-    aligned_task_pair,
-    low_rank_teacher,
-    noisy_data,
-    task_pair_data,
-)
+from dltheory.task_pairs import aligned_task_pair, task_pair_data
+from dltheory.teachers import low_rank_teacher, noisy_data
 
 LN = "dltheory.linear_nets."
 TE = "dltheory.teachers."
+TP = "dltheory.task_pairs."
 SH = "dltheory.shrinkage."
 
 # Tiny problems: a rank-2 teacher from 6 inputs to 4 outputs, 2 runs. Built once (module level), so every perturbed call
@@ -139,7 +136,7 @@ CASES = {
             "noise_std": [-1.0],
         },
     ),
-    TE + "aligned_task_pair": Case(
+    TP + "aligned_task_pair": Case(
         valid=lambda rng: {
             "n_in": 8,
             "n_out": 2,
@@ -156,15 +153,15 @@ CASES = {
             "q": [-0.1, 1.5],
         },
     ),
-    TE + "task_pair_data": Case(
+    TP + "task_pair_data": Case(
         valid=lambda rng: {"pair": _PAIR, "noise_std": 1.0, "rng": rng},
         domain={"pair": [_TEACHER], "noise_std": [-1.0]},
     ),
-    TE + "rotate_output_blocks": Case(
+    TP + "rotate_output_blocks": Case(
         valid=lambda rng: {"pair": _PAIR, "alone": _ALONE, "joint": _JOINT, "rng": rng},
         domain={"pair": [_TEACHER], "alone": [_JOINT, _DATA], "joint": [_ALONE]},
     ),
-    TE + "empirical_block_error": Case(
+    TP + "empirical_block_error": Case(
         valid=lambda rng: {
             "data": _JOINT,
             "mode_strength": np.full((3, 2, 2), 0.5),
@@ -263,6 +260,6 @@ EXEMPT = {
     LN + "Method": "a typing alias (Literal) naming the method choices, not a function",
     TE + "Teacher": "a batch record returned by low_rank_teacher, not called by readers",
     TE + "NoisyData": "a data record returned by noisy_data and its kin, not called by readers",
-    TE + "TaskPair": "a record returned by aligned_task_pair, not called by readers",
+    TP + "TaskPair": "a record returned by aligned_task_pair, not called by readers",
     SH + "Estimate": "a result record returned by the estimators, not called by readers",
 }

@@ -35,7 +35,7 @@ def _curves(rng):
 
 
 CASES = {
-    "dltheory.config.scale": Case(
+    "dltheory.config.get_scale": Case(
         valid=lambda rng: {"name": "ci"}, domain={"name": ["bogus", 3, ""]}
     ),
     "dltheory.config.default_scale_name": Case(valid=lambda rng: {}),
@@ -83,11 +83,11 @@ CASES = {
         skip=("ax",),  # generic values are not Axes; the string in domain stands for them all
     ),
     "dltheory.progress.progress_enabled": Case(
-        valid=lambda rng: {"enable": True}, domain={"enable": ["yes", 1]}
+        valid=lambda rng: {"progress": True}, domain={"progress": ["yes", 1]}
     ),
     "dltheory.progress.progress_bar": Case(
-        valid=lambda rng: {"total": 3, "desc": "x", "enable": False},
-        domain={"total": [-1], "desc": [3], "enable": ["yes"]},
+        valid=lambda rng: {"total": 3, "desc": "x", "progress": False},
+        domain={"total": [-1], "desc": [3], "progress": ["yes"]},
     ),
     "dltheory.threads.policy_threads": Case(valid=lambda rng: {}),
     "dltheory.threads.apply_thread_policy": Case(valid=lambda rng: {}),
@@ -127,7 +127,7 @@ EXEMPT = {
     "dltheory.config.TransferSizes": "a frozen size profile defined in config.SCALES",
     "dltheory.config.JacobianSizes": "a frozen size profile defined in config.SCALES",
     "dltheory.config.KernelTransferSizes": "a frozen size profile defined in config.SCALES",
-    "dltheory.config.Scale": "a frozen profile defined in config.SCALES, returned by config.scale",
+    "dltheory.config.Scale": "a frozen profile defined in config.SCALES, returned by config.get_scale",
     "dltheory.record.Claim": "a result record built by Record's check methods",
     "dltheory.record.ClaimFailed": "an exception type",
     "dltheory.coursework.Exercise": "a result record built by parse_chapter",

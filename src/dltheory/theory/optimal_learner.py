@@ -1,6 +1,7 @@
 """The optimal non-gradient learner: shrink each data singular value to s_bar O(s_bar).
 
-Implements Sec. 2.5 of Lampinen & Ganguli 2019 (arXiv:1809.10374) as reconstructed in our spec. A
+Implements the optimal learner of Lampinen & Ganguli 2019 (arXiv:1809.10374) as this book
+reconstructs it. A
 learner that keeps the singular vectors (u_hat_a, v_hat_a) of the data Sigma^31 = W_bar + Z and gives
 mode a the strength s_a has test error
 

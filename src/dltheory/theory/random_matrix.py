@@ -25,8 +25,7 @@ arXiv:1103.2221), Sec. 3.1 (the Gaussian rectangular example).
 Which overlap factor belongs to which side was checked by simulation (rank-1 teacher with random unit
 vectors, A = 1/2, N1 = 2000, 4 seeds averaged): s_bar = 2 gives |u_hat . u_bar| = 0.929 (theory 0.928)
 and |v_hat . v_bar| = 0.883 (theory 0.880); s_bar = 3 gives 0.970 / 0.947 (theory 0.970 / 0.946). The
-factor A(1 + s^2) / (s^2 (A + s^2)) therefore belongs to the output (N3, shorter) side, as the spec
-states.
+factor A(1 + s^2) / (s^2 (A + s^2)) therefore belongs to the output (N3, shorter) side.
 """
 
 from __future__ import annotations
@@ -327,8 +326,8 @@ def overlap_factors(
         O_u = |u_hat . u_bar| = sqrt(1 - A (1 + s^2) / (s^2 (A + s^2)))     (output, N3 side),
         O_v = |v_hat . v_bar| = sqrt(1 - (A + s^2) / (s^2 (1 + s^2)))       (input, N1 side),
 
-    both exactly 0 at and below the threshold s <= A^(1/4). The side assignment agrees with the spec
-    and was verified by simulation (module docstring). Evaluated in 1/s^2, so large s_bar is safe.
+    both exactly 0 at and below the threshold s <= A^(1/4). The side assignment was verified by
+    simulation (module docstring). Evaluated in 1/s^2, so large s_bar is safe.
 
     Args:
         s_bar: teacher singular values, any shape, finite and >= 0.

@@ -1,7 +1,7 @@
 """Predicted transfer between two aligned rank-1 tasks learned through a shared hidden layer.
 
-Implements the transfer benefit of Lampinen & Ganguli 2019 (arXiv:1809.10374, Sec. 5; the spec's
-Sec. 2.8), with a closed form for the joint student that is **our derivation, see chapter 4** (the
+Implements the transfer benefit of Lampinen & Ganguli 2019 (arXiv:1809.10374, Sec. 5), with a
+closed form for the joint student that is **our derivation, see chapter 4** (the
 paper's own formula was not available to us).
 
 Setup. Task A is s_A u_A v_A^T and task B is s_B u_B v_B^T on the same N1 one-hot inputs, each with
@@ -95,7 +95,7 @@ class JointModes:
 def joint_modes(s_a, s_b, q) -> JointModes:
     """Singular values of the joint teacher and the share of each mode's output in task A's block.
 
-    Our derivation, see chapter 4 (the 2x2 core of the spec's Sec. 2.8):
+    Our derivation, see chapter 4 (the 2x2 core of the paper's Sec. 5 joint teacher):
     sigma_1,2^2 = (s_A^2 + s_B^2 +- D) / 2 with D = sqrt((s_A^2 - s_B^2)^2 + 4 q^2 s_A^2 s_B^2),
     sigma_2 = s_A s_B sqrt(1 - q^2) / sigma_1 (exactly 0 at q = 1), and
     w_1,2 = 1/2 +- (s_A^2 - s_B^2) / (2 D), the smaller of the two computed as
@@ -250,7 +250,7 @@ def predicted_joint_error(
 ) -> np.ndarray:
     """Predicted test error on task A of a student trained on tasks A and B jointly.
 
-    Our derivation, see chapter 4 (module docstring; the spec's Sec. 2.8 with the joint bulk made
+    Our derivation, see chapter 4 (module docstring; the paper's Sec. 5 with the joint bulk made
     explicit): normalised by s_A^2, clean targets, fresh white inputs.
 
     Args:

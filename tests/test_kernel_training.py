@@ -1,3 +1,5 @@
+"""Tests of dltheory.kernel_training: the flow against autograd, its fixed points, divergence checks."""
+
 import numpy as np
 import pytest
 import torch
@@ -5,22 +7,9 @@ from conftest import EXACT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dltheory.kernels import (
-    TwoLayerParams,
-    aligned_teachers,
-    binary_labels,
-    elastic_penalty,
-    empirical_ntk,
-    feature_kernels,
-    forward,
-    gaussian_task,
-    init_params,
-    linear_map,
-    polynomial_task,
-    readout_predictions,
-    train,
-    velocity,
-)
+from dltheory.datasets import aligned_teachers, binary_labels, gaussian_task
+from dltheory.kernel_nets import TwoLayerParams, empirical_ntk, forward, init_params, linear_map
+from dltheory.kernel_training import elastic_penalty, train, velocity
 from dltheory.theory.kernels import predicted_adaptive_kernel, predicted_fixed_point
 
 D = 12
@@ -34,7 +23,7 @@ def _task(rng, P):
 
 @pytest.mark.parametrize("activation", ["linear", "relu"])
 def test_velocity_is_the_scaled_gradient_flow(rng, activation):
-    # spec Sec. 1: theta' = -N gamma^2 dL/dtheta - lam theta - delta (theta - theta_s)
+    # the flow of dltheory.kernel_training: theta' = -N gamma^2 dL/dtheta - lam theta - delta (theta - theta_s)
     X, y = _task(rng, 9)
     p = init_params(D, 7, rng=rng)
     anchor = init_params(D, 7, rng=rng)
@@ -56,29 +45,6 @@ def test_velocity_is_the_scaled_gradient_flow(rng, activation):
     np.testing.assert_allclose(
         dz, -N * gamma**2 * gz - lam * p.z - delta * (p.z - anchor.z), atol=1e-12
     )
-
-
-@pytest.mark.parametrize("activation", ["linear", "relu"])
-def test_empirical_ntk_equals_dense_jacobian_and_feature_kernels(rng, activation):
-    X, _ = _task(rng, 6)
-    p = init_params(D, 5, rng=rng)
-    gamma = 0.8
-    K = empirical_ntk(p, X, X, gamma=gamma, activation=activation)
-    # dense Jacobian with torch.autograd.functional
-    theta = torch.cat([p.w.reshape(-1), p.z])
-
-    def f(th):
-        return forward(
-            TwoLayerParams(th[: p.w.numel()].reshape(p.w.shape), th[p.w.numel() :]),
-            X,
-            gamma=gamma,
-            activation=activation,
-        )
-
-    J = torch.autograd.functional.jacobian(f, theta)
-    np.testing.assert_allclose(K, p.width * gamma**2 * J @ J.T, atol=1e-12)
-    _, _, K2 = feature_kernels(p, X, X, activation=activation)
-    np.testing.assert_allclose(K, K2, atol=1e-12)
 
 
 def test_gd_reaches_the_fixed_point_and_its_kernel(rng):
@@ -138,54 +104,6 @@ def test_elastic_penalty_pins_the_anchor(rng):
     assert elastic_penalty(run.params, p) < 0.01 * elastic_penalty(free.params, p)
 
 
-def test_readout_on_rank_one_features_is_one_coefficient_least_squares(rng):
-    beta_s, beta_t = aligned_teachers(D, 0.6, rng=rng)
-    u = torch.as_tensor(beta_s / np.linalg.norm(beta_s))
-    z = torch.as_tensor(rng.standard_normal(5))
-    p = TwoLayerParams(z[:, None] * u[None, :] + 1e-12 * torch.randn(5, D, dtype=torch.float64), z)
-    X, y = gaussian_task(beta_t, 10, rng=rng)
-    E = np.sqrt(D) * np.eye(D)
-    beta = readout_predictions(p, X, y, E).numpy()
-    s = X @ u.numpy()
-    c = (s @ y) / (s @ s)
-    np.testing.assert_allclose(beta, np.sqrt(D) * c * u.numpy(), atol=1e-8)
-
-
-def test_teachers_and_labels(rng):
-    bs, bt = aligned_teachers(D, np.array([0.0, 0.5, 1.0]), rng=rng)
-    np.testing.assert_allclose(np.sum(bs * bt, -1) / D, [0.0, 0.5, 1.0], atol=1e-12)
-    np.testing.assert_allclose(np.sum(bt**2, -1), D)
-    _, bt2 = aligned_teachers(D, 0.3, rng=rng, source=bs[0])
-    assert np.dot(bs[0], bt2) / D == pytest.approx(0.3)
-    np.testing.assert_array_equal(binary_labels([0, 5, 9], (0, 9)), [1.0, -1.0, 1.0])
-
-
-@pytest.mark.parametrize(
-    "call",
-    [
-        lambda p, X, y: forward(p, X, gamma=0.0),
-        lambda p, X, y: forward(p, X, gamma=1.0, activation="tanh"),
-        lambda p, X, y: forward(p, X[:, :3], gamma=1.0),
-        lambda p, X, y: train(p, X, y, gamma=1.0, lam=-0.1, lr=0.1, steps=1),
-        lambda p, X, y: train(p, X, y, gamma=1.0, lam=0.1, lr=0.1, steps=0),
-        lambda p, X, y: train(p, X, y[:-1], gamma=1.0, lam=0.1, lr=0.1, steps=1),
-        lambda p, X, y: train(p, X, y, gamma=1.0, lam=0.1, lr=0.1, steps=1, elastic=-1.0),
-        lambda p, X, y: readout_predictions(p, X, y, X, rcond=0.0),
-        lambda p, X, y: init_params(D, 0, rng=np.random.default_rng(0)),
-        lambda p, X, y: aligned_teachers(D, 1.5, rng=np.random.default_rng(0)),
-        lambda p, X, y: binary_labels([1, 2], ()),
-        lambda p, X, y: empirical_ntk(
-            init_params(D, 3, batch=(2,), rng=np.random.default_rng(0)), X, X, gamma=1.0
-        ),
-    ],
-)
-def test_invalid_inputs_raise(rng, call):
-    X, y = _task(rng, 5)
-    p = init_params(D, 4, rng=rng)
-    with pytest.raises(ValueError):
-        call(p, X, y)
-
-
 def test_fused_linear_steps_equal_plain_euler_steps(rng):
     X, y = _task(rng, 8)
     p = init_params(D, 6, batch=(2,), rng=rng)
@@ -200,23 +118,9 @@ def test_fused_linear_steps_equal_plain_euler_steps(rng):
     np.testing.assert_allclose(run.params.z, z, atol=EXACT)
 
 
-def test_polynomial_task_moments_and_index():
-    rng = np.random.default_rng(3)
-    beta, _ = aligned_teachers(D, 0.0, rng=rng)
-    X, y = polynomial_task(beta, 20000, rng=rng)
-    assert X.shape == (20000, D) and y.shape == (20000,)
-    u = X @ beta / np.sqrt(D)
-    np.testing.assert_allclose(
-        y, (u + (u**2 - 1) / np.sqrt(2)) / np.sqrt(2), rtol=EXACT, atol=EXACT
-    )
-    assert abs(y.mean()) < 0.05 and abs(y.var() - 1) < 0.06
-    Xb, yb = polynomial_task(np.stack([beta, -beta]), 5, rng=rng)
-    assert Xb.shape == (2, 5, D) and yb.shape == (2, 5)
-
-
 @pytest.mark.parametrize("activation", ["linear", "relu"])
 def test_unstable_steps_raise_instead_of_returning_nan(rng, activation):
-    # lr = 100 is far beyond 2 / (largest NTK eigenvalue): before, train returned NaN losses silently
+    # lr = 100 is far beyond 2 / (largest NTK eigenvalue): train must say so, not return NaN losses
     X, y = _task(rng, 8)
     p = init_params(D, 5, rng=rng)
     with pytest.raises(ValueError, match="lr = 100"):

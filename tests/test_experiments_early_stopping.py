@@ -1,0 +1,133 @@
+"""Chapter 2's experiments at tiny sizes: the grids, determinism, the random streams of the chapter,
+and theory against simulation where the sizes allow it (Lampinen & Ganguli 2019, arXiv:1809.10374)."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from dltheory.config import get_scale
+from dltheory.experiments import early_stopping as es
+from dltheory.experiments import early_stopping_variants as variants
+from dltheory.experiments.lampinen_ganguli import SETUP
+from dltheory.teachers import snr_singular_values
+
+CI = get_scale("ci").early_stopping
+TINY = replace(
+    CI,
+    n_in=20,
+    n_out=10,
+    hidden=10,
+    n_seeds=2,
+    n_seeds_random=2,
+    random_all_snrs=False,
+    epochs=200,
+    record_every=10,
+    rmt_n_in=40,
+    rmt_n_out=20,
+    rmt_seeds=2,
+    rmt_claim_seeds=3,
+    n_sbar_grid=3,
+    n_snr_grid=1,
+    examples_n=10,
+    examples_grid=(5, 10, 20),
+    examples_snrs=(2.0, 4.0),
+    examples_seeds=2,
+    examples_epochs=100,
+)
+
+
+def _rng():
+    return np.random.default_rng(7)
+
+
+def test_noise_bulk_and_outliers_shapes_and_determinism():
+    a, b = es.run_noise_bulk(SETUP, TINY, rng=_rng()), es.run_noise_bulk(SETUP, TINY, rng=_rng())
+    assert a.noise_sv.shape == a.spiked_sv.shape == (TINY.rmt_n_out,)
+    assert a.predicted_outliers.shape == (3,)
+    np.testing.assert_array_equal(a.spiked_sv, b.spiked_sv)
+    assert a.ks == b.ks
+    out = es.run_outliers(SETUP, TINY, rng=_rng())
+    assert list(out.grid.axes) == ["s_bar"]
+    assert out.top.shape == out.o_u.shape == out.o_v.shape == (TINY.n_sbar_grid, TINY.rmt_seeds)
+    assert out.predicted_top.shape == (TINY.n_sbar_grid,)
+    assert out.claim_top.shape == out.claim_overlap.shape == (1, TINY.rmt_claim_seeds)
+    np.testing.assert_array_equal(out.top, es.run_outliers(SETUP, TINY, rng=_rng()).top)
+
+
+def test_outlier_matches_theory_at_moderate_size():
+    # The claim's setting at N1 = 400: the outlier is within a few percent, the overlap within 0.1.
+    sizes = replace(TINY, rmt_n_in=400, rmt_n_out=200, rmt_claim_seeds=4, n_sbar_grid=2)
+    out = es.run_outliers(SETUP, sizes, rng=_rng())
+    assert out.claim_top.mean() == pytest.approx(out.claim_predicted_top, rel=0.03)
+    assert out.claim_overlap.mean() == pytest.approx(out.claim_predicted_overlap, abs=0.1)
+
+
+def test_error_curves_reproduce_the_chapter_streams():
+    # The chapter drew and trained rank 1, then rank 3, each batch from two spawned children.
+    res = es.run_error_curves(SETUP, TINY, rng=_rng(), ranks=(1, 3), multipliers=(4.0,))
+    assert list(res.grid.axes) == ["rank", "snr"] and res.grid.shape == (2, 2, TINY.n_seeds)
+    T = res.epochs.size
+    assert res.test_error.shape == res.train_error.shape == (T, 2, 2, TINY.n_seeds)
+    assert res.predicted_test.shape == (T, 2, 2)
+    assert res.min_error.shape == res.t_opt.shape == (2, 2, TINY.n_seeds)
+    assert res.predicted_min_error.shape == (2, 2)
+    assert res.fine_min_error.shape == (2, TINY.n_snr_grid * 4)
+    rng = _rng()
+    snrs = es.snr_grid(SETUP, TINY, (4.0,))
+    for i, r in enumerate((1, 3)):
+        s_bar = np.stack([snr_singular_values(r, m) for m in snrs])
+        data = SETUP.draw(TINY.n_in, TINY.n_out, s_bar, TINY.n_seeds, rng=rng)
+        run = SETUP.train(data, hidden=TINY.hidden, epochs=TINY.epochs, record_every=10)
+        np.testing.assert_array_equal(res.test_error[:, i].reshape(T, -1), run.test_error)
+
+
+def test_error_curves_agree_with_theory_at_the_canonical_size():
+    # N1 = 100, N3 = N2 = 50 as in the chapter; SNR 8 is far above threshold, so a few seeds do.
+    sizes = replace(CI, n_seeds=4, n_snr_grid=1)
+    res = es.run_error_curves(SETUP, sizes, rng=_rng(), ranks=(1,), multipliers=(8.0,))
+    k = res.grid.index("snr", 8.0)
+    assert res.min_error[0, k].mean() == pytest.approx(res.predicted_min_error[0, k], rel=0.25)
+    assert res.t_opt[0, k].mean() == pytest.approx(res.predicted_t_opt[0, k], rel=0.15)
+
+
+def test_optimal_stopping_grid_and_determinism():
+    a = es.run_optimal_stopping(SETUP, TINY, [3.0, 2.0, 1.0], rng=_rng())
+    b = es.run_optimal_stopping(SETUP, TINY, [3.0, 2.0, 1.0], rng=_rng())
+    assert a.min_error.shape == (1, TINY.n_seeds) and a.predicted_min_error.shape == (1,)
+    np.testing.assert_array_equal(a.min_error, b.min_error)
+    # the best error of a run can only be at most its error at the start (1 for a zero student)
+    assert np.all(a.min_error <= 1.0 + 1e-12)
+
+
+def test_random_init_and_hidden_width():
+    init = variants.run_random_init(SETUP, TINY, rng=_rng())
+    assert list(init.grid.axes["snr"]) == [4.0]
+    assert init.random_min_error.shape == init.aligned_t_opt.shape == (1, TINY.n_seeds_random)
+    again = variants.run_random_init(SETUP, TINY, rng=_rng())
+    np.testing.assert_array_equal(init.random_min_error, again.random_min_error)
+    width = variants.run_hidden_width(SETUP, TINY, rng=_rng(), widths=(1, 2, 5), s_bar=3.0)
+    assert width.test_error.shape == (width.epochs.size, 3, TINY.n_seeds)
+    assert width.min_error.shape == (3, TINY.n_seeds) and width.predicted_min_error.shape == (3,)
+    assert width.spread >= 0 and width.predicted_spread >= 0
+
+
+def test_examples_grid_and_properties():
+    ex = variants.run_examples(SETUP, TINY, rng=_rng())
+    assert list(ex.grid.axes) == ["snr", "n_examples"]
+    assert ex.test_error.shape == (ex.epochs.size, 2, 3, TINY.examples_seeds)
+    assert ex.predicted_test.shape == (ex.epochs.size, 2, 3)
+    assert ex.min_error.shape == ex.predicted_min_error.shape == ex.late_error.shape == (2, 3)
+    assert len(ex.best_falls_late_peaks) == 2
+    again = variants.run_examples(SETUP, TINY, rng=_rng())
+    np.testing.assert_array_equal(ex.test_error, again.test_error)
+
+
+def test_randomised_targets_have_a_lower_top_singular_value():
+    res = variants.run_randomised(SETUP, TINY, rng=_rng(), multiplier=10.0)
+    assert list(res.grid.axes["targets"]) == ["structured", "randomised"]
+    assert res.s_hat.shape == (2, TINY.n_seeds_random, TINY.n_out)
+    assert res.train_error.shape == (res.epochs.size, 2, TINY.n_seeds_random)
+    # shuffling keeps ||Sigma31||_F but spreads it over all modes, so the top one falls
+    np.testing.assert_allclose(np.sum(res.s_hat[0] ** 2, 1), np.sum(res.s_hat[1] ** 2, 1))
+    assert np.all(res.top_ratio < 1)
