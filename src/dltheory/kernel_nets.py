@@ -43,7 +43,6 @@ from dltheory._torch import torch, torch_generator
 __all__ = [
     "Activation",
     "TwoLayerParams",
-    "torch_generator",
     "init_params",
     "forward",
     "linear_map",

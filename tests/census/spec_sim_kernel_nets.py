@@ -70,7 +70,6 @@ CASES = {
             ],
         },
     ),
-    KN + "torch_generator": Case(valid=lambda rng: {"rng": rng}),
     KN + "init_params": Case(
         valid=lambda rng: {
             "n_in": D,

@@ -81,6 +81,23 @@ class FixedPointResult:
             raise ValueError(f"which must be 'predicted' or 'measured', got {which!r}")
         return np.sign(np.diff(getattr(self, f"kappa_{which}"))).astype(int).tolist()
 
+    def glue(self) -> dict[str, float]:
+        """The numbers the chapter's prose quotes, by glue name."""
+        out = {
+            "worst_beta": float(self.beta_error.max()),
+            "worst_K": float(self.kernel_error.max()),
+        }
+        for P, k, m, t in zip(
+            self.P, self.kappa_measured, self.mse_measured, self.mse_predicted, strict=True
+        ):
+            out |= {f"kappa_{P}": float(k), f"mse_{P}": float(m), f"mse_th_{P}": float(t)}
+        net, th = self.threshold_norm_measured.tolist(), self.threshold_norm_predicted.tolist()
+        return (
+            out
+            | {"lam_c": self.lam_c, "thr_half_net": net[0], "thr_half_th": th[0]}
+            | {"thr_two_net": net[1]}
+        )
+
 
 def run_fixed_point(
     setup: KernelTransferSetup, sizes: KernelTransferSizes, *, rng: np.random.Generator

@@ -303,6 +303,21 @@ class PolynomialResult:
     speed: np.ndarray
     t_source: float
 
+    def glue(self) -> dict[str, float]:
+        """The numbers the chapter's prose quotes, by glue name (protocol MSEs per alpha)."""
+        out = {
+            "poly_t_src": self.t_source,
+            "poly_gain": self.gain,
+            "poly_ak_err": float(self.kernel_error.max()),
+            "poly_speed": float(self.speed.max()),
+            "poly_src_mse": float(self.source_mse.mean()),
+            "poly_ak_mse": float(self.kernel_mse.mean()),
+        }
+        for name, key in zip(("ntk", "rich", "ro", "ft"), PROTOCOLS, strict=True):
+            for i, a in enumerate(self.grid.axes["alpha"]):
+                out[f"poly_{name}_{a:g}"] = float(self.mse[key][i].mean())
+        return out
+
 
 def run_polynomial(
     setup: PolynomialSetup, sizes: KernelTransferSizes, *, rng: np.random.Generator
