@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dltheory.experiments.early_stopping import MULTIPLIERS
 from dltheory.experiments.lampinen_ganguli import SETUP
 from dltheory.linear_nets import simulate_gd
 from dltheory.teachers import snr_singular_values
@@ -131,9 +132,9 @@ def matmul_limit(cfg: dict, rng: np.random.Generator) -> dict:
 
 # ----------------------------------------------------------------------------- deep linear nets
 def make_grid(cfg: dict, rng: np.random.Generator) -> dict:
-    """Chapter 2's grid: 6 SNRs x n_seeds for each rank in {1, 3}, conditions-major."""
+    """Chapter 2's grid (its SNRs and draws): 6 SNRs x n_seeds for each rank in {1, 3}, conditions-major."""
     n1, n3 = cfg["n_in"], cfg["n_out"]
-    snrs = np.array([SETUP.threshold(n1, n3), 2.0, 4.0, 6.0, 8.0, 10.0])
+    snrs = np.array([SETUP.threshold(n1, n3), *MULTIPLIERS])
     data = {}
     for r in (1, 3):
         s = np.stack([snr_singular_values(r, m) for m in snrs])

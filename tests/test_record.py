@@ -240,3 +240,24 @@ def test_summary_has_one_line_per_claim_with_its_verdict():
     assert len(lines) == 2
     assert lines[0].startswith("PASS  a-long-claim-id") and "±10% rel" in lines[0]
     assert lines[1].startswith("FAIL  b ") and "< 1" in lines[1]
+
+
+def test_seed_spread_is_stored_only_when_given(results_in_tmp):
+    rec = Record("99_spread", scale="ci", seed=0)
+    rec.check_close("with-se", predicted=1.0, measured=1.02, rel=0.1, se=0.01, n=8)
+    rec.check_below("bound-se", measured=0.5, bound=1.0, se=0.1, n=4)
+    rec.check_close("plain", predicted=1.0, measured=1.02, rel=0.1)
+    claims = json.loads(rec.finish().read_text())["claims"]
+    assert (claims[0]["se"], claims[0]["n"]) == (0.01, 8)
+    assert (claims[1]["se"], claims[1]["n"]) == (0.1, 4)
+    assert "se" not in claims[2] and "n" not in claims[2]
+
+
+@pytest.mark.parametrize(
+    "spread",
+    [{"se": 0.1}, {"n": 3}, {"se": -0.1, "n": 3}, {"se": 0.1, "n": 1}, {"se": 0.1, "n": 2.0}],
+)
+def test_seed_spread_is_validated(results_in_tmp, spread):
+    rec = Record("99_spread", scale="ci", seed=0)
+    with pytest.raises((ValueError, TypeError), match="se|n "):
+        rec.check_close("x", predicted=1.0, measured=1.0, rel=0.1, **spread)

@@ -213,7 +213,11 @@ def _plain(x: Any) -> Any:
 
 @dataclass(frozen=True)
 class Claim:
-    """One checked claim: the theory's prediction, the simulation's measurement, the tolerance."""
+    """One checked claim: the theory's prediction, the simulation's measurement, the tolerance.
+
+    ``se`` and ``n`` are the standard error of ``measured`` over seeds and the number of seeds, when
+    the measurement is a mean over seeds (the tolerance is then set from them); absent otherwise.
+    """
 
     id: str
     source: str
@@ -222,6 +226,22 @@ class Claim:
     measured: Any
     tolerance: dict
     passed: bool
+    se: float | None = None
+    n: int | None = None
+
+
+def _spread(se, n) -> dict:
+    """Validated ``se`` and ``n`` of a mean over seeds (both or neither)."""
+    if se is None and n is None:
+        return {}
+    if se is None or n is None:
+        raise ValueError("give se and n together (the standard error over n seeds), or neither")
+    se = _finite("se", se)
+    if se < 0:
+        raise ValueError(f"se must be >= 0, got {se!r}")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
+        raise ValueError(f"n must be an integer number of seeds >= 2, got {n!r}")
+    return {"se": se, "n": int(n)}
 
 
 @dataclass
@@ -270,20 +290,29 @@ class Record:
         abs: float | None = None,
         source: str = "",
         statement: str = "",
+        se: float | None = None,
+        n: int | None = None,
     ) -> Claim:
-        """Claim that ``measured`` agrees with ``predicted`` within a relative or absolute tolerance."""
+        """Claim that ``measured`` agrees with ``predicted`` within a relative or absolute tolerance.
+
+        ``se`` and ``n``: the standard error of ``measured`` over ``n`` seeds, when it is a mean.
+        """
         if (rel is None) == (abs is None):
             raise ValueError("give exactly one of rel= or abs=")
         tol = {"rel": _finite_positive("rel", rel)} if rel is not None else {}
         tol = tol or {"abs": _finite_positive("abs", abs)}
+        spread = _spread(se, n)
         p, m = float(predicted), float(measured)
-        return self._add(Claim(id, source, statement, p, m, tol, verdict(tol, p, m)))
+        return self._add(Claim(id, source, statement, p, m, tol, verdict(tol, p, m), **spread))
 
-    def _check_bound(self, id, side, measured, bound, predicted, source, statement) -> Claim:
+    def _check_bound(
+        self, id, side, measured, bound, predicted, source, statement, se=None, n=None
+    ) -> Claim:
         tol = {side: _finite("bound", bound)}
+        spread = _spread(se, n)
         m = float(measured)
         p = None if predicted is None else float(predicted)
-        return self._add(Claim(id, source, statement, p, m, tol, verdict(tol, p, m)))
+        return self._add(Claim(id, source, statement, p, m, tol, verdict(tol, p, m), **spread))
 
     def check_below(
         self,
@@ -294,9 +323,14 @@ class Record:
         predicted: float | None = None,
         source: str = "",
         statement: str = "",
+        se: float | None = None,
+        n: int | None = None,
     ) -> Claim:
-        """Claim that ``measured`` is finite and strictly below ``bound``."""
-        return self._check_bound(id, "below", measured, bound, predicted, source, statement)
+        """Claim that ``measured`` is finite and strictly below ``bound`` (``se``, ``n``: as in
+        :meth:`check_close`)."""
+        return self._check_bound(
+            id, "below", measured, bound, predicted, source, statement, se=se, n=n
+        )
 
     def check_above(
         self,
@@ -307,9 +341,14 @@ class Record:
         predicted: float | None = None,
         source: str = "",
         statement: str = "",
+        se: float | None = None,
+        n: int | None = None,
     ) -> Claim:
-        """Claim that ``measured`` is finite and strictly above ``bound``."""
-        return self._check_bound(id, "above", measured, bound, predicted, source, statement)
+        """Claim that ``measured`` is finite and strictly above ``bound`` (``se``, ``n``: as in
+        :meth:`check_close`)."""
+        return self._check_bound(
+            id, "above", measured, bound, predicted, source, statement, se=se, n=n
+        )
 
     def check_equal(
         self, id: str, *, predicted: Any, measured: Any, source: str = "", statement: str = ""
@@ -357,7 +396,12 @@ class Record:
             "versions": versions,
             "source_sha256": source_hash(self.chapter),
             "library_sha256": library_hash(),
-            "claims": [_plain(asdict(c)) for c in self.claims],
+            "claims": [
+                _plain(
+                    {k: v for k, v in asdict(c).items() if k not in ("se", "n") or v is not None}
+                )
+                for c in self.claims
+            ],
         }
 
     def save(self) -> Path:
