@@ -8,6 +8,7 @@ import pytest
 
 from dltheory.config import get_scale
 from dltheory.experiments import early_stopping as es
+from dltheory.experiments import early_stopping_claims as claims
 from dltheory.experiments import early_stopping_variants as variants
 from dltheory.experiments.lampinen_ganguli import SETUP
 from dltheory.teachers import snr_singular_values
@@ -34,6 +35,7 @@ TINY = replace(
     examples_snrs=(2.0, 4.0),
     examples_seeds=2,
     examples_epochs=100,
+    bias_draws=20,
 )
 
 
@@ -131,3 +133,29 @@ def test_randomised_targets_have_a_lower_top_singular_value():
     # shuffling keeps ||Sigma31||_F but spreads it over all modes, so the top one falls
     np.testing.assert_allclose(np.sum(res.s_hat[0] ** 2, 1), np.sum(res.s_hat[1] ** 2, 1))
     assert np.all(res.top_ratio < 1)
+
+
+def test_curve_deviation_shuffled_edge_and_deep_student():
+    curves = es.run_error_curves(SETUP, TINY, rng=_rng(), ranks=(1,), multipliers=(4.0,))
+    dev = claims.curve_deviation(curves, TINY, which="test", rank=1, snr=4.0)
+    assert dev.n == TINY.n_seeds and dev.deviation >= 0 and dev.se >= 0
+    assert dev.bias == pytest.approx((TINY.n_out - 1) / TINY.n_in / 16.0)
+    # the stretched edge: sqrt((sum s_bar^2 + N3) / N3) (1 + sqrt(A))
+    edge, top = claims.predicted_shuffled_edge(SETUP, TINY, [30.0, 20.0, 10.0])
+    assert edge == pytest.approx(np.sqrt((1400 + 10) / 10) * (1 + np.sqrt(0.5)))
+    assert top > 30.0
+    sizes = replace(TINY, n_in=100, n_out=50, bias_draws=60)
+    res = claims.run_shuffled_edge(SETUP, sizes, rng=_rng())
+    assert res.ratio.shape == (60,)
+    assert res.ratio.mean() == pytest.approx(res.predicted_ratio, rel=0.05)
+    assert -0.06 < res.gaussian_bias < 0
+    deep = claims.run_deep_stopping(SETUP, replace(TINY, epochs=100), rng=_rng())
+    assert deep.test_error.shape == (deep.epochs.size, TINY.n_seeds)
+    assert deep.predicted_test.shape == deep.epochs.shape
+    np.testing.assert_allclose(deep.predicted_test[0], 1.0, atol=1e-4)  # 1 - O(eps)
+
+
+def test_bulk_energy_deficit_of_rank_one_data():
+    # The noise bulk of rank-1 data is an (N3 - 1) x (N1 - 1) noise matrix: mean s^2 = (N1 - 1) / N1.
+    data = SETUP.draw(100, 50, [[4.0]], 200, rng=_rng())
+    assert np.mean(data.s_hat[:, 1:] ** 2) == pytest.approx(0.99, abs=0.003)

@@ -166,3 +166,24 @@ def test_bad_sizes():
         ol.run_learners(SETUP, replace(SMALL, n_out=2), rng=np.random.default_rng(0))
     with pytest.raises(TypeError, match="sizes"):
         ol.run_finite_size(SETUP, get_scale("ci").early_stopping, rng=np.random.default_rng(0))
+
+
+def test_gap_at_the_predicted_stopping_time(chapter):
+    _, comparison, finite = chapter
+    r3 = comparison.rank3
+    k = int(np.argmin(np.abs(r3.gd.steps - comparison.t_opt3)))
+    known = comparison.plugin_known_sigma
+    assert known.shape == (SIZES.n_seeds_claims,)
+    np.testing.assert_allclose(comparison.gap_fixed, r3.gd.test_error[k] - known)
+    expected = r3.predicted["gd_stopped"][0] - r3.predicted["plugin"][0]
+    assert comparison.gap_predicted == pytest.approx(expected)
+    assert comparison.gap_predicted > 0
+    assert set(finite.measured) == {"plugin", "oracle", "plugin_sigma"}
+
+
+def test_rank3_seeds_override():
+    sizes = replace(SMALL, n_seeds_rank3=3)
+    comparison = ol.run_learners(SETUP, sizes, rng=np.random.default_rng(1))
+    assert comparison.rank3.grid.shape == (1, 3)
+    assert comparison.rank1.grid.shape == (3, SMALL.n_seeds_claims)
+    assert comparison.gap_fixed.shape == (3,)

@@ -9,8 +9,12 @@ from dltheory.config import get_scale
 from dltheory.experiments import Grid
 from dltheory.experiments.lampinen_ganguli import SETUP
 from dltheory.experiments.transfer_alignment import (
+    required_alignment,
+    run_claims,
     run_finite_size,
+    run_grid,
     run_output_rotation,
+    run_strong,
     run_transfer,
     theory_setting,
 )
@@ -34,15 +38,15 @@ def test_grid_names_and_shapes(result):
     threshold = SETUP.threshold(SIZES.n_in, SIZES.n_out)
     assert np.allclose(grid.axes["s_a"], [threshold, 3.0, 10.0])
     assert np.allclose(grid.axes["s_b"], [threshold, 1.5, 3.0, 5.0, 10.0, 30.0])
-    assert np.allclose(grid.axes["q"], [0.0, 0.5, 1.0])
-    assert grid.shape == (3, 6, 3, SIZES.n_seeds)
+    assert np.allclose(grid.axes["q"], [0.0, 0.5, 0.9, 0.95, 1.0])  # the even grid, 0.9 and 0.95
+    assert grid.shape == (3, 6, 5, SIZES.n_seeds)
     T = SIZES.epochs // SIZES.record_every + 1
     assert result.epochs.shape == (T,)
     assert result.err_alone.shape == result.err_joint.shape == (T, *grid.shape)
     assert result.measured.shape == grid.shape
     assert result.predicted.shape == grid.shape[:-1]
     assert result.pair.batch == result.alone.batch == result.joint.batch == grid.n_runs
-    assert result.at(3.0, 10.0, 1.0) == (1, 4, 2)
+    assert result.at(3.0, 10.0, 1.0) == (1, 4, 4)
     # the runs of one condition are its seeds in the flat batch, in grid order
     runs = grid.runs_of(s_a=3.0, s_b=10.0, q=0.5)
     assert np.allclose(result.pair.q[runs], 0.5)
@@ -87,7 +91,7 @@ def test_output_rotation_leaves_transfer_unchanged(result):
     assert rot.original.shape == rot.rotated.shape == rot.fresh.shape == (2, 3, SIZES.n_seeds)
     assert rot.predicted.shape == (2, 3)
     i3 = result.grid.index("s_a", 3.0)
-    np.testing.assert_array_equal(rot.original[1], result.measured[i3, 4])  # s_b = 10
+    np.testing.assert_array_equal(rot.original[1], result.measured[i3, 4][[0, 1, 4]])  # s_b = 10
     np.testing.assert_allclose(rot.rotated, rot.original, atol=1e-10)  # exact equivariance
     assert rot.change.max() < 1e-10 < rot.se.min()
     assert not np.allclose(rot.fresh, rot.original, atol=1e-6)  # a fresh draw is another sample
@@ -113,3 +117,41 @@ def test_finite_size_approaches_the_theory():
     np.testing.assert_allclose(fs.predicted_alone, 1.0, atol=1e-6)
     alone = fs.measured_alone.mean(axis=(1, 2))
     assert alone[0] < alone[1] < 1.0
+
+
+def test_run_grid_is_run_transfer_on_its_axes(result):
+    g = result.grid
+    again = run_grid(
+        SETUP, SIZES, s_a=g.axes["s_a"], s_b=g.axes["s_b"], q=g.axes["q"], n_seeds=g.n_seeds,
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
+    np.testing.assert_array_equal(again.measured, result.measured)
+    np.testing.assert_array_equal(again.predicted, result.predicted)
+    for bad in [dict(n_seeds=0), dict(q=[1.5]), dict(s_a=[]), dict(s_b=[-1.0])]:
+        kw = dict(s_a=[3.0], s_b=[3.0], q=[0.0], n_seeds=2) | bad
+        with pytest.raises(ValueError):
+            run_grid(SETUP, SIZES, **kw, rng=np.random.default_rng(0))
+
+
+def test_claims_and_strong_grids():
+    tiny = dataclasses.replace(SIZES, n_in=8, n_out=4, hidden=4, epochs=300, claim_seeds=2)
+    claims = run_claims(SETUP, tiny, rng=np.random.default_rng(3))
+    assert claims.grid.shape == (3, 2, 3, 2)
+    assert np.allclose(claims.grid.axes["s_b"], [3.0, 10.0])
+    assert np.allclose(claims.grid.axes["q"], [0.0, 0.5, 1.0])
+    strong = run_strong(SETUP, tiny, rng=np.random.default_rng(3))
+    assert strong.grid.shape == (1, 2, 4, 2)
+    assert np.allclose(strong.grid.axes["s_a"], [100.0])
+    # a strong task's benefit is O(1/s_A^2) in theory
+    assert np.abs(strong.predicted).max() < 1e-3
+
+
+def test_required_alignment():
+    q = np.array([0.0, 0.5, 1.0])
+    T = np.array([[-1.0, -1.0, 1.0], [1.0, 2.0, 3.0], [-1.0, 1.0, -1.0], [1.0, -1.0, 3.0]])
+    np.testing.assert_allclose(required_alignment(q, T), [0.75, 0.0, np.nan, 0.625])
+    assert required_alignment(q, T[None]).shape == (1, 4)
+    with pytest.raises(ValueError):
+        required_alignment([0.0, 0.0], [1.0, 1.0])
+    with pytest.raises(ValueError):
+        required_alignment(q, [1.0, 2.0])

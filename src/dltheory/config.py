@@ -84,6 +84,8 @@ class EarlyStoppingSizes:
         examples_snrs: SNRs in that experiment.
         examples_seeds: seeds per (P, SNR).
         examples_epochs: epochs of that experiment (full matrices, Sigma^11 != I).
+        bias_draws: data sets (SVDs only, no training) drawn to measure finite-size biases: the
+            shuffled-target spectrum, the Gaussian top singular value and the empirical overlap.
     """
 
     n_in: int
@@ -105,6 +107,7 @@ class EarlyStoppingSizes:
     examples_snrs: tuple[float, ...]
     examples_seeds: int
     examples_epochs: int
+    bias_draws: int
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,8 @@ class OptimalLearnerSizes:
             claims average over more draws than the sweep.
         finite_size_n_in: input sizes N1 (N3 = N1 / 2) of the finite-size study of the plug-in.
         finite_size_seeds: data sets per size in that study.
+        n_seeds_rank3: data sets of the teacher (3, 2, 1) for its claims (the gap to gradient
+            descent is a small difference, 0.02, and needs more of them); ``None``: ``n_seeds_claims``.
     """
 
     n_in: int
@@ -134,6 +139,7 @@ class OptimalLearnerSizes:
     n_seeds_claims: int
     finite_size_n_in: tuple[int, ...]
     finite_size_seeds: int
+    n_seeds_rank3: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,8 @@ class TransferSizes:
         n_q_fine: input alignments of the theory curves.
         finite_size_n_in: input sizes N1 of the finite-size check (N3 = N2 = N1/2; the first is N1).
         finite_size_seeds: seeds per condition in the finite-size check.
+        claim_seeds: seeds per condition of the few conditions the chapter's claims compare with
+            the theory (a separate run, so that their seed spread is small).
     """
 
     n_in: int
@@ -166,6 +174,7 @@ class TransferSizes:
     n_q_fine: int
     finite_size_n_in: tuple[int, ...]
     finite_size_seeds: int
+    claim_seeds: int
 
 
 @dataclass(frozen=True)
@@ -265,19 +274,20 @@ SCALES: dict[str, Scale] = {
             record_every=10, n_sweep=6,
         ),
         early_stopping=EarlyStoppingSizes(
-            n_in=100, n_out=50, hidden=50, n_seeds=6, n_seeds_random=3, random_all_snrs=False,
+            n_in=100, n_out=50, hidden=50, n_seeds=20, n_seeds_random=3, random_all_snrs=False,
             epochs=10000, record_every=10, rmt_n_in=1000, rmt_n_out=500, rmt_seeds=1, rmt_claim_seeds=5,
             n_sbar_grid=8, n_snr_grid=8, examples_n=100,
             examples_grid=(40, 100, 200), examples_snrs=(3.0,), examples_seeds=6,
-            examples_epochs=6000,
+            examples_epochs=6000, bias_draws=100,
         ),
         optimal_learner=OptimalLearnerSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=6, epochs=10000, record_every=10,
             n_snr_grid=8, n_seeds_claims=50, finite_size_n_in=(100, 200, 400), finite_size_seeds=6,
         ),
         transfer=TransferSizes(
-            n_in=100, n_out=50, hidden=50, n_seeds=12, epochs=5000, record_every=10,
+            n_in=100, n_out=50, hidden=50, n_seeds=8, epochs=5000, record_every=10,
             n_q_grid=3, n_q_fine=11, finite_size_n_in=(100, 200), finite_size_seeds=12,
+            claim_seeds=16,
         ),
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=25, dense_steps=300, rank=100,
@@ -296,20 +306,21 @@ SCALES: dict[str, Scale] = {
             record_every=10, n_sweep=12,
         ),
         early_stopping=EarlyStoppingSizes(
-            n_in=100, n_out=50, hidden=50, n_seeds=10, n_seeds_random=4,
+            n_in=100, n_out=50, hidden=50, n_seeds=40, n_seeds_random=4,
             random_all_snrs=True, epochs=10000, record_every=10,
             rmt_n_in=1000, rmt_n_out=500, rmt_seeds=2, rmt_claim_seeds=10, n_sbar_grid=16, n_snr_grid=16,
             examples_n=100, examples_grid=(20, 60, 100, 200), examples_snrs=(2.0, 4.0),
-            examples_seeds=6, examples_epochs=6000,
+            examples_seeds=6, examples_epochs=6000, bias_draws=400,
         ),
         optimal_learner=OptimalLearnerSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=10000, record_every=10,
             n_snr_grid=16, n_seeds_claims=100, finite_size_n_in=(100, 200, 400),
-            finite_size_seeds=20,
+            finite_size_seeds=30, n_seeds_rank3=300,
         ),
         transfer=TransferSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=20, epochs=5000, record_every=10,
             n_q_grid=9, n_q_fine=21, finite_size_n_in=(100, 200, 400), finite_size_seeds=16,
+            claim_seeds=100,
         ),
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=20, dense_steps=300, rank=100,
@@ -332,7 +343,7 @@ SCALES: dict[str, Scale] = {
             random_all_snrs=True, epochs=10000, record_every=5,
             rmt_n_in=1000, rmt_n_out=500, rmt_seeds=10, rmt_claim_seeds=20, n_sbar_grid=24, n_snr_grid=24,
             examples_n=100, examples_grid=(20, 40, 60, 80, 100, 120, 140, 160, 180, 200),
-            examples_snrs=(2.0, 3.0, 4.0), examples_seeds=10, examples_epochs=8000,
+            examples_snrs=(2.0, 3.0, 4.0), examples_seeds=10, examples_epochs=8000, bias_draws=1000,
         ),
         optimal_learner=OptimalLearnerSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=10, epochs=10000, record_every=10,
@@ -342,6 +353,7 @@ SCALES: dict[str, Scale] = {
         transfer=TransferSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=20, epochs=5000, record_every=10,
             n_q_grid=21, n_q_fine=41, finite_size_n_in=(100, 200, 400, 800), finite_size_seeds=32,
+            claim_seeds=200,
         ),
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=10, dense_steps=300, rank=100,

@@ -9,6 +9,7 @@ from dltheory.experiments.lampinen_ganguli import SETUP
 
 ES = "dltheory.experiments.early_stopping."
 VAR = "dltheory.experiments.early_stopping_variants."
+CL = "dltheory.experiments.early_stopping_claims."
 # Tiny sizes: every valid call below runs in well under a second or two.
 TINY = replace(
     get_scale("ci").early_stopping,
@@ -31,6 +32,7 @@ TINY = replace(
     examples_snrs=(3.0,),
     examples_seeds=2,
     examples_epochs=100,
+    bias_draws=3,
 )
 COMMON = {
     "setup": [get_scale("ci").early_stopping],
@@ -64,14 +66,49 @@ CASES = {
     VAR + "run_random_init": Case(valid=_base, domain=COMMON),
     VAR + "run_hidden_width": Case(
         valid=lambda rng: {**_base(rng), "widths": (1, 2), "s_bar": 3.0},
-        domain={**COMMON, "widths": [(), (0,), (1.5,), 2], "s_bar": [0.0, -3.0]},
+        domain={
+            **COMMON,
+            "widths": [(), (0,), (1.5,), 2],
+            "s_bar": [0.0, -3.0],
+            "init": ["haar", 1],
+        },
     ),
     VAR + "run_examples": Case(valid=_base, domain=COMMON),
     VAR + "run_randomised": Case(
         valid=lambda rng: {**_base(rng), "multiplier": 10.0, "half": 0.5},
         domain={**COMMON, "multiplier": [0.0, -1.0], "half": [0.0, 1.0, 1.5]},
     ),
+    CL + "curve_deviation": Case(
+        valid=lambda rng: {
+            "curves": _curves(rng),
+            "sizes": TINY,
+            "which": "test",
+            "rank": 1,
+            "snr": 2.0,
+        },
+        domain={"curves": [None, 1.0], "sizes": [get_scale("ci")], "which": ["val", 1]},
+    ),
+    CL + "predicted_shuffled_edge": Case(
+        valid=lambda rng: {"setup": SETUP, "sizes": TINY, "s_bar": [30.0, 20.0, 10.0]},
+        domain={**COMMON, "s_bar": [[], [0.0], [-1.0]]},
+    ),
+    CL + "run_shuffled_edge": Case(
+        valid=lambda rng: {**_base(rng), "multiplier": 10.0},
+        domain={**COMMON, "multiplier": [0.0, -1.0]},
+    ),
+    CL + "run_deep_stopping": Case(
+        valid=lambda rng: {**_base(rng), "snr": 4.0, "n_weights": 3},
+        domain={**COMMON, "snr": [0.0, -1.0, 0.5], "n_weights": [2, 1.5]},
+    ),
 }
+
+
+def _curves(rng):
+    from dltheory.experiments.early_stopping import run_error_curves
+
+    return run_error_curves(SETUP, TINY, rng=rng, ranks=(1,), multipliers=(2.0,))
+
+
 _RESULT = "a frozen result record returned by a run_* function, not built by readers"
 EXEMPT = {
     ES + "BulkResult": _RESULT,
@@ -82,4 +119,7 @@ EXEMPT = {
     VAR + "WidthResult": _RESULT,
     VAR + "ExamplesResult": _RESULT,
     VAR + "RandomisedResult": _RESULT,
+    CL + "CurveDeviation": _RESULT,
+    CL + "EdgeResult": _RESULT,
+    CL + "DeepResult": _RESULT,
 }

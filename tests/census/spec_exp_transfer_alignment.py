@@ -46,6 +46,37 @@ CASES = {
     f"{M}.run_transfer": Case(
         valid=lambda rng: {"setup": SETUP, "sizes": TINY, "rng": rng}, domain=BAD_SETUP_SIZES
     ),
+    f"{M}.run_grid": Case(
+        valid=lambda rng: {
+            "setup": SETUP,
+            "sizes": TINY,
+            "s_a": [3.0],
+            "s_b": [3.0],
+            "q": [0.0, 1.0],
+            "n_seeds": 2,
+            "rng": rng,
+        },
+        domain={
+            **BAD_SETUP_SIZES,
+            "s_a": [[], [-1.0], [np.nan]],
+            "s_b": [[0.0]],
+            "q": [[1.5], [[0.0]]],
+            "n_seeds": [0, 1.5, True],
+        },
+    ),
+    f"{M}.run_claims": Case(
+        valid=lambda rng: {"setup": SETUP, "sizes": TINY, "rng": rng}, domain=BAD_SETUP_SIZES
+    ),
+    f"{M}.run_strong": Case(
+        valid=lambda rng: {"setup": SETUP, "sizes": TINY, "rng": rng}, domain=BAD_SETUP_SIZES
+    ),
+    f"{M}.required_alignment": Case(
+        valid=lambda rng: {"q": np.array([0.0, 0.5, 1.0]), "benefit": np.array([-1.0, 0.5, 1.0])},
+        domain={
+            "q": [[0.0], [1.0, 0.5, 0.0], [0.0, np.nan, 1.0]],
+            "benefit": [[1.0], [np.inf, 1.0, 1.0]],
+        },
+    ),
     f"{M}.run_output_rotation": Case(
         valid=lambda rng: {"setup": SETUP, "sizes": TINY, "base": BASE, "rng": rng},
         domain={

@@ -17,6 +17,7 @@ from dltheory._checks import check_int, check_positive
 from dltheory.config import EarlyStoppingSizes
 from dltheory.experiments._grid import Grid
 from dltheory.experiments.early_stopping import _check_common, _train, snr_grid
+from dltheory.experiments.early_stopping_claims import predicted_shuffled_edge
 from dltheory.experiments.lampinen_ganguli import LGSetup
 from dltheory.linear_nets import GDRecord, empirical_optimal_stopping, simulate_gd
 from dltheory.teachers import (
@@ -30,6 +31,8 @@ from dltheory.theory.generalization import (
     predicted_error_curves_examples,
     predicted_optimal_stopping,
 )
+from dltheory.theory.mode_dynamics import predicted_mode_strength
+from dltheory.theory.random_matrix import mp_quadrature
 
 __all__ = [
     "RandomInitResult",
@@ -130,6 +133,18 @@ class WidthResult:
         m = self.predicted_min_error
         return float((m.max() - m.min()) / m.mean())
 
+    @property
+    def spread_se(self) -> float:
+        """Jackknife standard error of :attr:`spread` over the seeds (left out jointly for every
+        width, since the widths share their data sets)."""
+        n = self.min_error.shape[-1]
+        loo = []
+        for k in range(n):
+            m = np.delete(self.min_error, k, axis=-1).mean(axis=-1)
+            loo.append((m.max() - m.min()) / m.mean())
+        loo = np.array(loo)
+        return float(np.sqrt((n - 1) / n * np.sum((loo - loo.mean()) ** 2)))
+
 
 def run_hidden_width(
     setup: LGSetup,
@@ -138,12 +153,15 @@ def run_hidden_width(
     rng: np.random.Generator,
     widths=(1, 5, 20, 50),
     s_bar: float = 3.0,
+    init: str = "aligned",
 ) -> WidthResult:
     """The best test error hardly depends on the hidden width (Lampinen & Ganguli 2019, the
     hidden-size experiment of the supplement).
 
-    Draws ``n_seeds`` rank-1 data sets (two spawned children) and trains a student of every width
-    on each of them from aligned initialisation, so the widths differ on the same data.
+    Draws rank-1 data sets (two spawned children) and trains a student of every width on each of
+    them, so the widths differ on the same data: ``n_seeds`` data sets from aligned initialisation
+    (mode space), or ``n_seeds_random`` from random initialisation (full matrices, one spawned
+    child per width for the initial weights).
 
     Args:
         setup: the physical parameters.
@@ -151,6 +169,7 @@ def run_hidden_width(
         rng: source of randomness.
         widths: hidden widths N2 >= 1.
         s_bar: the teacher's SNR, > 0.
+        init: ``"aligned"`` or ``"random"``; the prediction is the aligned-initialisation theory.
 
     Returns:
         A :class:`WidthResult`.
@@ -160,10 +179,19 @@ def run_hidden_width(
         raise ValueError(f"widths must be a non-empty tuple of hidden widths, got {widths!r}")
     widths = [check_int("widths", w) for w in widths]
     s_bar = check_positive("s_bar", s_bar)
-    grid = Grid(axes={"hidden": np.array(widths)}, n_seeds=sizes.n_seeds)
+    if init not in ("aligned", "random"):
+        raise ValueError(f"init must be 'aligned' or 'random', got {init!r}")
+    seeds = sizes.n_seeds if init == "aligned" else sizes.n_seeds_random
+    grid = Grid(axes={"hidden": np.array(widths)}, n_seeds=seeds)
     theory = setup.theory(sizes.n_in, sizes.n_out)
     data = setup.draw(sizes.n_in, sizes.n_out, [[s_bar]], grid.n_seeds, rng=rng)
-    runs: list[GDRecord] = [_train(setup, sizes, data, hidden=n2) for n2 in widths]
+    runs: list[GDRecord] = [
+        _train(
+            setup, sizes, data, hidden=n2, init=init,
+            rng=rng.spawn(1)[0] if init == "random" else None,
+        )
+        for n2 in widths
+    ]  # fmt: skip
     t = runs[0].steps
     return WidthResult(
         grid=grid,
@@ -297,6 +325,13 @@ class RandomisedResult:
         train_error: ``(T, targets, seed)``.
         t_half: first recorded epoch with training error below ``half``, inf if never,
             ``(targets, seed)``.
+        predicted_t_half: predicted t_half from training-aligned theory, ``(targets,)``: the
+            structured data's outliers and bulk (``predicted_error_curves``), and for the shuffled
+            data a Marchenko-Pastur bulk of all N3 modes stretched by the entries' variance
+            (:func:`dltheory.experiments.early_stopping_claims.predicted_shuffled_edge`).
+        predicted_top_ratio: predicted top singular value of the shuffled over the structured
+            targets, the stretched bulk edge over s_hat(s_bar_1).
+        record_every: epochs between recorded snapshots (t_half is quantised to it).
     """
 
     grid: Grid
@@ -304,6 +339,21 @@ class RandomisedResult:
     s_hat: np.ndarray
     train_error: np.ndarray
     t_half: np.ndarray
+    predicted_t_half: np.ndarray
+    predicted_top_ratio: float
+    record_every: int
+
+    @property
+    def predicted_slowdown(self) -> float:
+        """Predicted ratio of the times to the training error ``half``, randomised over structured."""
+        return float(self.predicted_t_half[1] / self.predicted_t_half[0])
+
+    @property
+    def quantisation(self) -> float:
+        """Largest change of the measured slowdown from timing on the grid of recorded epochs:
+        each t_half is late by less than ``record_every``."""
+        t_s = self.t_half[0].min()
+        return float(self.predicted_slowdown * self.record_every / t_s)
 
     @property
     def top_ratio(self) -> np.ndarray:
@@ -369,10 +419,29 @@ def run_randomised(
     runs = [
         _train(setup, sizes, d, init="random", rng=rng.spawn(1)[0]) for d in (struct, randomised)
     ]
+    s_bar = snr_singular_values(3, multiplier)
+    edge, top = predicted_shuffled_edge(setup, sizes, s_bar)
     return RandomisedResult(
         grid=grid,
         epochs=runs[0].steps,
         s_hat=np.stack([struct.s_hat, randomised.s_hat]),
         train_error=np.stack([r.train_error for r in runs], axis=1),
         t_half=np.stack([_time_below(r, half) for r in runs]),
+        predicted_t_half=_predicted_t_half(setup, sizes, s_bar, half),
+        predicted_top_ratio=float(edge / top),
+        record_every=sizes.record_every,
     )
+
+
+def _predicted_t_half(setup: LGSetup, sizes: EarlyStoppingSizes, s_bar, half: float) -> np.ndarray:
+    """Times at which the predicted training error of the structured and of the shuffled targets
+    first falls below ``half`` (aligned-initialisation theory, found on a fine time grid)."""
+    t = np.linspace(0.0, 20 * setup.tau, 20001)
+    theory = setup.theory(sizes.n_in, sizes.n_out)
+    struct = predicted_error_curves(t, s_bar, hidden=sizes.hidden, **theory).train
+    a = sizes.n_out / sizes.n_in
+    scale = np.sqrt((np.sum(s_bar**2) + sizes.n_out * setup.noise_std**2) / sizes.n_out)
+    nodes, w = mp_quadrature(aspect_ratio=a, noise_std=scale, n=1000)
+    s = predicted_mode_strength(t, nodes, eps=setup.eps, tau=setup.tau)
+    shuffled = ((s - nodes) ** 2 @ w) / (nodes**2 @ w)
+    return np.array([t[np.argmax(c < half)] for c in (struct, shuffled)])

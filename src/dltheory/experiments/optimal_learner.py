@@ -285,6 +285,26 @@ class LearnerComparison:
         return float(self.rank3.t_opt[0])
 
     @property
+    def plugin_known_sigma(self) -> np.ndarray:
+        """Test error of the plug-in learner told the true noise level, rank-3 data sets ``(seeds,)``."""
+        data = self.rank3.data
+        est = plugin_estimate(data.sigma31, noise_std=self.setup.noise_std)
+        return empirical_test_error(est.W, data.teacher.W)
+
+    @property
+    def gap_fixed(self) -> np.ndarray:
+        """Per rank-3 data set, ``(seeds,)``: test error of gradient descent stopped at the predicted
+        optimal time :attr:`t_opt3` (the nearest recorded epoch) minus that of the plug-in learner
+        told the noise level (:attr:`plugin_known_sigma`), which the predicted time uses too."""
+        k = int(np.argmin(np.abs(self.rank3.gd.steps - self.t_opt3)))
+        return self.rank3.gd.test_error[k] - self.plugin_known_sigma
+
+    @property
+    def gap_predicted(self) -> float:
+        """Predicted gap: optimally stopped gradient descent minus the optimal learner, teacher (3, 2, 1)."""
+        return float(self.rank3.predicted["gd_stopped"][0] - self.rank3.predicted["plugin"][0])
+
+    @property
     def glue(self) -> dict:
         """Numbers the chapter's prose quotes, by glue name."""
         sizes, tau = self.sizes, self.setup.tau
@@ -305,6 +325,7 @@ class LearnerComparison:
             "n3": sizes.n_out,
             "n_seeds": sizes.n_seeds,
             "n_claims": sizes.n_seeds_claims,
+            "n_rank3": self.rank3.grid.n_seeds,
             "epochs": sizes.epochs,
             "t_opt3": self.t_opt3 / tau,
             **{f"t_star_{k}": float(t / tau) for k, t in enumerate(t_star)},
@@ -330,7 +351,10 @@ class LearnerComparison:
             "sigma_r3": float(plugin_r3.noise_std.mean()),
             "rank3_pct": float(100 * np.mean(plugin_r3.rank == 3)),
             "gd_fixed_r3": float(gd_fixed.mean()),
-            "gap_fixed": float(np.mean(gd_fixed - r3["plugin"][0])),
+            "gap_fixed": float(np.mean(self.gap_fixed)),
+            "gap_fixed_sigmahat": float(np.mean(gd_fixed - r3["plugin"][0])),
+            "plugin_sigma_r3": float(np.mean(self.plugin_known_sigma)),
+            "gap_fixed_se": float(np.std(self.gap_fixed, ddof=1) / np.sqrt(self.gap_fixed.size)),
         }
 
 
@@ -341,8 +365,8 @@ def run_learners(
 
     Rank-1 teachers ``s_bar = m`` and rank-3 teachers ``m (3, 2, 1)`` for ``sizes.n_snr_grid``
     multipliers m from the detection threshold to 10 (``sizes.n_seeds`` data sets each), then
-    ``sizes.n_seeds_claims`` data sets for rank 1 at SNR 2, 4 and the threshold and for the teacher
-    (3, 2, 1). Every data set gets a held-out copy with fresh noise for the ridge.
+    ``sizes.n_seeds_claims`` data sets for rank 1 at SNR 2, 4 and the threshold and
+    ``sizes.n_seeds_rank3`` (default ``n_seeds_claims``) for the teacher (3, 2, 1). Every data set gets a held-out copy with fresh noise for the ridge.
 
     Args:
         setup: the physical parameters.
@@ -360,7 +384,8 @@ def run_learners(
     sweep = {r: _run(setup, sizes, snrs, base[r], sizes.n_seeds, rng) for r in (1, 3)}
     n = sizes.n_seeds_claims
     rank1 = _run(setup, sizes, np.array([*CLAIM_SNRS, threshold]), base[1], n, rng)
-    rank3 = _run(setup, sizes, np.array([1.0]), RANK3, n, rng)
+    n3 = n if sizes.n_seeds_rank3 is None else sizes.n_seeds_rank3
+    rank3 = _run(setup, sizes, np.array([1.0]), RANK3, n3, rng)
     return LearnerComparison(setup, sizes, sweep, rank1, rank3)
 
 
@@ -371,7 +396,8 @@ class FiniteSizeResult:
     Attributes:
         grid: axis ``"n_in"`` (N1) times the data sets.
         predicted: the asymptotic optimal error at aspect ratio 1/2.
-        measured: ``"plugin"`` and ``"oracle"`` -> test error, ``(n_in, seed)``.
+        measured: ``"plugin"``, ``"oracle"`` and ``"plugin_sigma"`` (the plug-in told the true noise
+            level) -> test error, ``(n_in, seed)``.
         noise_std: the plug-in learner's estimated noise level, ``(n_in, seed)``.
     """
 
@@ -409,7 +435,7 @@ def run_finite_size(
     _check(setup, sizes)
     check_rng(rng)
     grid = Grid(axes={"n_in": np.array(sizes.finite_size_n_in)}, n_seeds=sizes.finite_size_seeds)
-    errors = {"plugin": [], "oracle": []}
+    errors = {"plugin": [], "oracle": [], "plugin_sigma": []}
     noise = []
     for n_in in grid.axes["n_in"]:
         data = setup.draw(int(n_in), int(n_in) // 2, RANK3, grid.n_seeds, rng=rng)
@@ -417,6 +443,8 @@ def run_finite_size(
         oracle = oracle_estimate(data.sigma31, RANK3, noise_std=setup.noise_std)
         errors["plugin"].append(empirical_test_error(plugin.W, data.teacher.W))
         errors["oracle"].append(empirical_test_error(oracle.W, data.teacher.W))
+        known = plugin_estimate(data.sigma31, noise_std=setup.noise_std)
+        errors["plugin_sigma"].append(empirical_test_error(known.W, data.teacher.W))
         noise.append(plugin.noise_std)
     predicted = predicted_optimal_error(RANK3, aspect_ratio=0.5, noise_std=setup.noise_std)
     measured = {name: np.array(e) for name, e in errors.items()}

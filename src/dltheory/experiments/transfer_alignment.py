@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltheory._checks import ArgumentTypeError, check_rng
+from dltheory._checks import ArgumentTypeError, as_float_array, check_rng
 from dltheory.config import TransferSizes
 from dltheory.experiments._grid import Grid
 from dltheory.experiments.lampinen_ganguli import LGSetup
@@ -40,14 +40,21 @@ __all__ = [
     "RotationResult",
     "FiniteSizeResult",
     "theory_setting",
+    "run_grid",
     "run_transfer",
+    "run_claims",
+    "run_strong",
     "run_output_rotation",
+    "required_alignment",
     "run_finite_size",
 ]
 
 S_A = (3.0, 10.0)  # task A's SNRs above its detection threshold: moderate, strong
 S_B = (1.5, 3.0, 5.0, 10.0, 30.0)  # the partner's SNRs above A's detection threshold
+Q_EXTRA = (0.9, 0.95)  # alignments added to the even q grid, where T changes sign for s_A >= 3
 ROTATION = dict(s_a=3.0, s_b=(3.0, 10.0), q=(0.0, 0.5, 1.0))  # conditions of run_output_rotation
+CLAIMS = dict(s_b=(3.0, 10.0), q=(0.0, 0.5, 1.0))  # conditions of run_claims (s_a as run_transfer)
+STRONG = dict(s_a=100.0, s_b=(10.0, 30.0), q=(0.0, 0.5, 0.9, 1.0))  # conditions of run_strong
 FINITE_SIZE = dict(s_b=10.0, q=(0.0, 1.0))  # partners of run_finite_size (s_a at A's threshold)
 CHUNK = 256  # runs per gradient-descent call: bounds the memory of the recorded mode strengths
 
@@ -192,19 +199,26 @@ def _benefit(epochs, err_alone, err_joint) -> np.ndarray:
     )
 
 
-def run_transfer(
-    setup: LGSetup, sizes: TransferSizes, *, rng: np.random.Generator
+def run_grid(
+    setup: LGSetup,
+    sizes: TransferSizes,
+    *,
+    s_a,
+    s_b,
+    q,
+    n_seeds: int,
+    rng: np.random.Generator,
 ) -> TransferResult:
-    """Transfer benefit of task B to task A over SNRs and alignments (Lampinen & Ganguli 2019, Sec. 5).
+    """Transfer benefit of task B to task A on the product grid ``s_a x s_b x q``, ``n_seeds`` each.
 
-    The grid: task A at its detection threshold ``(N3 / N1)^(1/4)``, 3 and 10; the partner at A's
-    threshold, 1.5, 3, 5, 10 and 30; ``sizes.n_q_grid`` alignments evenly spaced on [0, 1]; each
-    condition ``sizes.n_seeds`` times. Draws the task pairs, then one noise draw per pair (each from
-    ``rng.spawn(1)[0]``), trains both students on every run and evaluates the closed form.
+    Draws the task pairs, then one noise draw per pair (each from ``rng.spawn(1)[0]``), trains both
+    students on every run at the sizes' N1, N3, N2 and epochs, and evaluates the closed form.
 
     Args:
         setup: the physical parameters (noise, learning rate, initial strength).
-        sizes: N1, N3, N2, seeds, epochs and the number of alignments.
+        sizes: N1, N3, N2, epochs and recording interval.
+        s_a, s_b, q: 1-D arrays of task A's SNRs, the partner's SNRs and the input alignments.
+        n_seeds: runs per condition, at least 1.
         rng: source of randomness.
 
     Returns:
@@ -212,14 +226,22 @@ def run_transfer(
     """
     _check(setup, sizes)
     check_rng(rng)
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int | np.integer) or n_seeds < 1:
+        raise ValueError(f"n_seeds must be a positive integer, got {n_seeds!r}")
+    axes = {}
+    for name, values in dict(s_a=s_a, s_b=s_b, q=q).items():
+        values = as_float_array(name, values)
+        if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
+            raise ValueError(
+                f"{name} must be a non-empty 1-D array of finite numbers, got {values}"
+            )
+        axes[name] = values
+    if np.any(axes["s_a"] <= 0) or np.any(axes["s_b"] <= 0):
+        raise ValueError("s_a and s_b must be positive SNRs")
+    if np.any(np.abs(axes["q"]) > 1):
+        raise ValueError(f"q must lie in [-1, 1], got {axes['q']}")
     n_in, n_out = sizes.n_in, sizes.n_out
-    threshold = setup.threshold(n_in, n_out)
-    axes = {
-        "s_a": np.array([threshold, *S_A]),
-        "s_b": np.array([threshold, *S_B]),
-        "q": np.linspace(0.0, 1.0, sizes.n_q_grid),
-    }
-    grid = Grid(axes=axes, n_seeds=sizes.n_seeds)
+    grid = Grid(axes=axes, n_seeds=int(n_seeds))
     s_a, s_b, q = (grid.per_run(name) for name in axes)
     pair, alone, joint = _draw(setup, n_in, n_out, s_a, s_b, q, rng=rng)
     epochs, err_alone, err_joint = _simulate(setup, sizes, pair, alone, joint, hidden=sizes.hidden)
@@ -238,6 +260,119 @@ def run_transfer(
         alone=alone,
         joint=joint,
     )
+
+
+def run_transfer(
+    setup: LGSetup, sizes: TransferSizes, *, rng: np.random.Generator
+) -> TransferResult:
+    """Transfer benefit of task B to task A over SNRs and alignments (Lampinen & Ganguli 2019, Sec. 5).
+
+    The grid: task A at its detection threshold ``(N3 / N1)^(1/4)``, 3 and 10; the partner at A's
+    threshold, 1.5, 3, 5, 10 and 30; ``sizes.n_q_grid`` alignments evenly spaced on [0, 1] and also
+    0.9 and 0.95, where the sign of the benefit changes; each condition ``sizes.n_seeds`` times
+    (:func:`run_grid`).
+
+    Args:
+        setup: the physical parameters (noise, learning rate, initial strength).
+        sizes: N1, N3, N2, seeds, epochs and the number of alignments.
+        rng: source of randomness.
+
+    Returns:
+        :class:`TransferResult`.
+    """
+    _check(setup, sizes)
+    threshold = setup.threshold(sizes.n_in, sizes.n_out)
+    return run_grid(
+        setup,
+        sizes,
+        s_a=np.array([threshold, *S_A]),
+        s_b=np.array([threshold, *S_B]),
+        q=np.union1d(np.linspace(0.0, 1.0, sizes.n_q_grid), Q_EXTRA),
+        n_seeds=sizes.n_seeds,
+        rng=rng,
+    )
+
+
+def run_claims(setup: LGSetup, sizes: TransferSizes, *, rng: np.random.Generator) -> TransferResult:
+    """The conditions of the chapter's claims, with ``sizes.claim_seeds`` seeds each.
+
+    Task A at its detection threshold, 3 and 10; the partner at 3 and 10; ``q`` in {0, 0.5, 1}
+    (:func:`run_grid`): a separate run, so that the claims' seed means have a small spread.
+
+    Args:
+        setup: the physical parameters (noise, learning rate, initial strength).
+        sizes: N1, N3, N2, epochs and ``claim_seeds``.
+        rng: source of randomness.
+
+    Returns:
+        :class:`TransferResult`.
+    """
+    _check(setup, sizes)
+    threshold = setup.threshold(sizes.n_in, sizes.n_out)
+    return run_grid(
+        setup, sizes, s_a=np.array([threshold, *S_A]), **CLAIMS, n_seeds=sizes.claim_seeds, rng=rng
+    )
+
+
+def run_strong(setup: LGSetup, sizes: TransferSizes, *, rng: np.random.Generator) -> TransferResult:
+    """A strong task, ``s_a = 100`` (the paper's Fig. 5c), with ``sizes.claim_seeds`` seeds each.
+
+    The partner at SNR 10 and 30, ``q`` in {0, 0.5, 0.9, 1} (:func:`run_grid`).
+
+    Args:
+        setup: the physical parameters (noise, learning rate, initial strength).
+        sizes: N1, N3, N2, epochs and ``claim_seeds``.
+        rng: source of randomness.
+
+    Returns:
+        :class:`TransferResult`.
+    """
+    _check(setup, sizes)
+    return run_grid(
+        setup,
+        sizes,
+        s_a=np.array([STRONG["s_a"]]),
+        s_b=STRONG["s_b"],
+        q=STRONG["q"],
+        n_seeds=sizes.claim_seeds,
+        rng=rng,
+    )
+
+
+def required_alignment(q, benefit) -> np.ndarray:
+    """The alignment above which the benefit stays positive, by linear interpolation on a q grid.
+
+    For each profile ``benefit[..., :]`` over the increasing alignments ``q``: the zero crossing of
+    the linear interpolant in the last interval where the benefit goes from ``<= 0`` to ``> 0`` and
+    stays positive after it; ``q[0]`` when the whole profile is positive, ``nan`` when its last
+    value is not positive.
+
+    Args:
+        q: increasing alignments, ``(Q,)``.
+        benefit: transfer benefits, ``(..., Q)``.
+
+    Returns:
+        the required alignment per profile, ``benefit.shape[:-1]``.
+    """
+    q, benefit = as_float_array("q", q), as_float_array("benefit", benefit)
+    if q.ndim != 1 or q.size < 2 or np.any(np.diff(q) <= 0) or not np.all(np.isfinite(q)):
+        raise ValueError(f"q must be a strictly increasing 1-D array of at least 2 values, got {q}")
+    if benefit.ndim < 1 or benefit.shape[-1] != q.size or not np.all(np.isfinite(benefit)):
+        raise ValueError(
+            f"benefit must be finite with last axis of length {q.size}, got shape {benefit.shape}"
+        )
+    flat = benefit.reshape(-1, q.size)
+    out = np.full(flat.shape[0], np.nan)
+    for k, row in enumerate(flat):
+        if row[-1] <= 0:
+            continue
+        low = np.flatnonzero(row <= 0)
+        if low.size == 0:
+            out[k] = q[0]
+            continue
+        i = low[-1]  # last non-positive value; the crossing lies in (q[i], q[i + 1]]
+        out[k] = q[i] + (q[i + 1] - q[i]) * (-row[i]) / (row[i + 1] - row[i])
+    return out.reshape(benefit.shape[:-1])
 
 
 def run_output_rotation(
