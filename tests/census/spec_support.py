@@ -1,4 +1,4 @@
-"""Census cases: the support floor (config, record, plotting, progress, threads, coursework)."""
+"""Census cases: the support floor (config, glue, record, plotting, progress, threads, coursework)."""
 
 from pathlib import Path
 
@@ -39,6 +39,21 @@ CASES = {
         valid=lambda rng: {"name": "ci"}, domain={"name": ["bogus", 3, ""]}
     ),
     "dltheory.config.default_scale_name": Case(valid=lambda rng: {}),
+    "dltheory.glue.as_glue_value": Case(
+        valid=lambda rng: {"name": "x", "value": 0.5},
+        domain={"name": ["", 3], "value": [np.zeros(2), None, float("nan"), [1.0]]},
+        allow={"value": ["True", "'1.0'"]},  # a bool or a string is a valid glue value
+    ),
+    "dltheory.glue.glue": Case(
+        valid=lambda rng: {"name": "x", "value": 0.5},
+        domain={"name": ["", 3], "value": [np.zeros(2), None, float("nan")]},
+        allow={"value": ["True", "'1.0'"]},
+    ),
+    "dltheory.glue.glue_all": Case(
+        valid=lambda rng: {"values": {"x": 0.5}},
+        domain={"values": ["x", [("x", 0.5)], {"x": None}]},
+        names={"values": ["value", "mapping"]},
+    ),
     "dltheory.record.Record": Case(
         valid=lambda rng: {"chapter": "99_census", "scale": "ci", "seed": 0},
         domain={"chapter": _NAMES, "scale": ["", 3], "seed": [1.5, "0", True]},
