@@ -10,6 +10,7 @@ from dltheory.config import get_scale
 from dltheory.experiments.svd_dynamics import (
     RANK,
     SETUP,
+    _effective_eps,
     run_deep,
     run_half_times,
     run_learning_rates,
@@ -42,6 +43,38 @@ def test_modes_grid_and_agreement(chapter):
     assert modes.order == [[1, 2, 3]] * SIZES.n_seeds
     assert np.all(modes.lag > 1)  # random init must first align its singular vectors
     assert modes.bulk_top < modes.s_hat[:, -1].min()
+
+
+def test_random_student_aligns_before_it_learns(chapter):
+    modes, _, _ = chapter
+    n_t = SIZES.epochs // SIZES.record_every + 1
+    for arr in (modes.u_overlap, modes.v_overlap, modes.random_theory):
+        assert arr.shape == (n_t, SIZES.n_seeds, RANK)
+    assert modes.eps_random.shape == modes.half_random_theory.shape == (SIZES.n_seeds, RANK)
+    assert np.all((modes.u_overlap >= 0) & (modes.u_overlap <= 1 + 1e-12))
+    np.testing.assert_allclose(modes.u_overlap[-1], 1, atol=1e-6)  # learned: vectors are the data's
+    np.testing.assert_allclose(modes.v_overlap[-1], 1, atol=1e-6)
+    assert np.all(modes.align_time < modes.half_random / 2)  # alignment well before learning
+    # the effective strength: eps (N2/N1 + N2/N3) / 4 on average, at most that before projection
+    assert np.all((modes.eps_random > 0) & (modes.eps_random < SETUP.eps))
+    # the random half times follow the aligned closed form at eps_random, to the time step
+    np.testing.assert_allclose(modes.half_random, modes.half_random_theory, rtol=0.01)
+    np.testing.assert_allclose(
+        modes.random_theory[0], modes.eps_random, rtol=1e-12
+    )  # s(0) = eps_random
+
+
+def test_effective_strength_is_the_growing_part_of_the_init():
+    # The linearised early dynamics: from W1 = a v^T, W2 = u b^T (one mode), s(t) ~ |(a + b) / 2|^2
+    # e^(2 s_hat t); Gram-Schmidt removes the part along the stronger modes' hidden directions.
+    data = SETUP.draw(6, 4, [6.0, 4.0, 2.0], 1, rng=np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    W1, W2 = rng.normal(size=(1, 5, 6)), rng.normal(size=(1, 4, 5))
+    eps = _effective_eps(data, [W1, W2])
+    c = (W1[0] @ data.V_hat[0, :, :RANK] + W2[0].T @ data.U_hat[0, :, :RANK]) / 2
+    assert eps[0, 0] == pytest.approx(c[:, 0] @ c[:, 0])
+    perp = c[:, 2] - c[:, :2] @ np.linalg.lstsq(c[:, :2], c[:, 2], rcond=None)[0]
+    assert eps[0, 2] == pytest.approx(perp @ perp)
 
 
 def test_half_time_sweeps(chapter):
@@ -88,7 +121,7 @@ def test_deterministic(chapter):
     modes, sweeps, deep = chapter
     rng = np.random.default_rng(0)
     again = run_modes(SETUP, SIZES, rng=rng)
-    for name in ("s_hat", "theory", "aligned", "random", "half_random"):
+    for name in ("s_hat", "theory", "aligned", "random", "half_random", "u_overlap", "eps_random"):
         assert np.array_equal(getattr(again, name), getattr(modes, name)), name
     sweeps2 = run_half_times(SETUP, SIZES, again.data, rng=rng)
     assert np.array_equal(sweeps2.half, sweeps.half)

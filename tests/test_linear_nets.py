@@ -68,6 +68,33 @@ def test_random_init_learns_the_task(rng):
     np.testing.assert_allclose(run.mode_strength[-1, :, :3], data.s_hat[:, :3], rtol=1e-6)
 
 
+def test_recorded_svd_of_the_map(rng):
+    data = make_data()
+    kw = dict(hidden=12, eps=1e-3, lr=2e-3, epochs=3000, record_every=100)
+    plain = simulate_gd(data, init="random", rng=np.random.default_rng(1), **kw)
+    run = simulate_gd(data, init="random", rng=np.random.default_rng(1), record_svd=3, **kw)
+    assert plain.svd_s is plain.svd_u_overlap is plain.svd_v_overlap is None
+    # recording adds fields and changes nothing else
+    np.testing.assert_array_equal(run.mode_strength, plain.mode_strength)
+    assert run.svd_s.shape == (run.steps.size, 2, 3)
+    assert run.svd_u_overlap.shape == run.svd_v_overlap.shape == (run.steps.size, 2, 3, 3)
+    np.testing.assert_allclose(run.svd_s[0], 1e-3, rtol=1e-10)  # all singular values eps at t=0
+    u, sv, _ = np.linalg.svd(run.final_map)  # the last record is the final map's
+    np.testing.assert_allclose(run.svd_s[-1], sv[:, :3], rtol=1e-10)
+    np.testing.assert_allclose(
+        np.abs(run.svd_u_overlap[-1]),
+        np.abs(u[:, :, :3].transpose(0, 2, 1) @ data.U_hat[:, :, :3]),
+        atol=1e-10,
+    )
+    # trained to the data, the map's singular vectors are the data's: overlaps +-identity
+    np.testing.assert_allclose(
+        np.abs(run.svd_u_overlap[-1]), np.eye(3)[None].repeat(2, 0), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        np.abs(run.svd_v_overlap[-1]), np.eye(3)[None].repeat(2, 0), atol=1e-6
+    )
+
+
 def test_same_seed_same_record():
     def run(seed):
         data = make_data(seed)
@@ -114,6 +141,9 @@ def test_empirical_half_time_interpolates():
         (dict(method="fast"), "method"),
         (dict(init="random", method="modes"), "method='modes'"),
         (dict(init="random"), "rng"),
+        (dict(record_svd=-1), "record_svd"),
+        (dict(record_svd=13), "record_svd"),
+        (dict(record_svd=2, method="modes"), "record_svd"),
     ],
 )
 def test_invalid_arguments_raise(kwargs, match):

@@ -66,12 +66,19 @@ class GDRecord(Trajectory):
         test_error: ||W - W_bar||_F^2 / ||W_bar||_F^2 (fresh white inputs, clean targets), ``(T, B)``.
         final_map: the product W at the last epoch, ``(B, N3, N1)``.
         lr: learning rate; tau = 1/lr epochs.
+        svd_s: with ``record_svd=k``, the top k singular values of W(t), ``(T, B, k)``; else None.
+        svd_u_overlap: with ``record_svd=k``, ``[t, b, i, j] = u_i(t) . u_hat_j`` between the
+            left singular vectors of W(t) and of Sigma^31 (signs arbitrary), ``(T, B, k, k)``.
+        svd_v_overlap: the same for the right singular vectors, ``v_i(t) . v_hat_j``.
     """
 
     mode_strength: np.ndarray
     train_error: np.ndarray
     test_error: np.ndarray
     final_map: np.ndarray
+    svd_s: np.ndarray | None = None
+    svd_u_overlap: np.ndarray | None = None
+    svd_v_overlap: np.ndarray | None = None
 
 
 def _layer_shapes(n_in: int, hidden: int, n_out: int, n_weights: int) -> list[tuple[int, int]]:
@@ -242,6 +249,7 @@ def simulate_gd(
     progress: bool | None = None,
     desc: str | None = None,
     dtype: Literal["float64", "float32"] = "float64",
+    record_svd: int = 0,
 ) -> GDRecord:
     """Train a batch of deep linear students on their data by full-batch gradient descent.
 
@@ -263,6 +271,9 @@ def simulate_gd(
         desc: the progress bar's label (default: the initialisation and method).
         dtype: floating type of the full-matrix updates (``"float32"`` is about twice as fast;
             records are always float64). The mode-space route always uses float64.
+        record_svd: also record, at every recorded epoch, the top ``record_svd`` singular values
+            of W(t) and the overlaps of its singular vectors with the data's (``method="full"``
+            only; 0, the default, records none).
 
     Returns:
         A :class:`GDRecord` with time-first arrays.
@@ -283,6 +294,12 @@ def simulate_gd(
     check_rng(rng, optional=True)
     if init == "random" and rng is None:
         raise ValueError("rng is required for init='random'")
+    k_svd = check_int("record_svd", record_svd, minimum=0)
+    if k_svd > min(hidden, data.n_out) or (k_svd and method != "full"):
+        raise ValueError(
+            f"record_svd must be at most min(hidden, n_out) = {min(hidden, data.n_out)} and needs "
+            f"method='full', got {record_svd!r} with method={method!r}"
+        )
     n_weights = hidden_layers + 1
     W_bar = data.teacher.W
     general_inputs = data.sigma11 is not None
@@ -292,6 +309,7 @@ def simulate_gd(
     strength = np.empty((T, B, M))
     train = np.empty((T, B))
     test = np.empty((T, B))
+    svd_s, svd_u, svd_v = np.empty((T, B, k_svd)), *np.empty((2, T, B, k_svd, k_svd))
 
     if method == "modes":
         k = min(hidden, M)
@@ -361,6 +379,11 @@ def simulate_gd(
             else:
                 train[i] = squared_distance(W, sigma31) / norm_train
             test[i] = squared_distance(W, W_bar_d) / norm_test
+            if k_svd:
+                u, sv, vh = np.linalg.svd(W.astype(np.float64), full_matrices=False)
+                svd_s[i] = sv[:, :k_svd]
+                svd_u[i] = np.swapaxes(u[:, :, :k_svd], 1, 2) @ data.U_hat[:, :, :k_svd]
+                svd_v[i] = vh[:, :k_svd] @ data.V_hat[:, :, :k_svd]
 
         def step():
             if buf is not None:
@@ -401,6 +424,7 @@ def simulate_gd(
         test_error=test,
         final_map=final,
         lr=lr,
+        **(dict(svd_s=svd_s, svd_u_overlap=svd_u, svd_v_overlap=svd_v) if k_svd else {}),
     )
 
 

@@ -12,10 +12,21 @@ part of chapter 1 and returns the closed form beside the measurement, per seed a
 The random streams are consumed in a fixed order (chapter 1 relies on it): :func:`run_modes` draws
 the teacher and the noise, then the random initialisations; :func:`run_half_times` draws the
 rank-1 teachers and their noise; :func:`run_deep` draws the random deep initialisations.
+
+The random one-hidden-layer student also records the alignment of the singular vectors of its map
+W(t) = W^32 W^21 with the data's, |u_a(t) . u_hat_a| and |v_a(t) . v_hat_a|, as in the supplementary
+alignment-time figure of Lampinen & Ganguli (2019) (the authors' code tracks the same overlaps). Its
+half times are compared with a linearisation of the early dynamics (our reconstruction, not in the
+paper): while the weights are small, c_a = (W^21 v_hat_a + W^32T u_hat_a) / 2 grows like
+exp(s_hat_a t / tau) and the rest of the weights stay put, so mode a follows the aligned sigmoid from
+the effective strength eps_a = |c_a(0)|^2; the part of c_a along the hidden directions of the
+stronger modes, learned first, is suppressed once they are learned, so only the part orthogonal to
+c_1 .. c_(a-1) (Gram-Schmidt, strongest first) counts.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -23,7 +34,7 @@ import numpy as np
 from dltheory._checks import ArgumentTypeError, as_float_array, check_int, check_rng
 from dltheory.config import SVDDynamicsSizes
 from dltheory.experiments.lampinen_ganguli import LGSetup
-from dltheory.linear_nets import empirical_half_time, simulate_gd
+from dltheory.linear_nets import _random_init, empirical_half_time, simulate_gd
 from dltheory.teachers import NoisyData, snr_singular_values
 from dltheory.theory.mode_dynamics import predicted_half_time, predicted_mode_strength
 
@@ -74,6 +85,11 @@ class ModeResult:
         half_theory: predicted half-learning times, ``(seed, mode)``.
         half_aligned: measured half-learning times, aligned initialisation, ``(seed, mode)``.
         half_random: measured half-learning times, random initialisation, ``(seed, mode)``.
+        u_overlap: ``|u_a(t) . u_hat_a|`` of the random student's a-th left singular vector of
+            W(t), ``(T, seed, mode)``; v_overlap: the same for the right singular vectors.
+        eps_random: the random student's effective initial strength of each mode, ``(seed, mode)``.
+        random_theory: the closed form at ``eps_random``, ``(T, seed, mode)``.
+        half_random_theory: its half times, ``(seed, mode)``.
     """
 
     data: NoisyData
@@ -86,6 +102,18 @@ class ModeResult:
     half_theory: np.ndarray
     half_aligned: np.ndarray
     half_random: np.ndarray
+    u_overlap: np.ndarray
+    v_overlap: np.ndarray
+    eps_random: np.ndarray
+    random_theory: np.ndarray
+    half_random_theory: np.ndarray
+
+    @property
+    def align_time(self) -> np.ndarray:
+        """Epochs until ``|u_a . u_hat_a| |v_a . v_hat_a|`` of the random student reaches 1/2."""
+        return empirical_half_time(
+            self.epochs, self.u_overlap * self.v_overlap, np.ones_like(self.s_hat)
+        )
 
     @property
     def deviation(self) -> float:
@@ -222,6 +250,13 @@ def _train(setup, sizes, data, **kwargs):
     return simulate_gd(data, **{**kw, "epochs": sizes.epochs, **kwargs})
 
 
+def _effective_eps(data, Ws):
+    V, U = data.V_hat[:, :, :RANK], data.U_hat[:, :, :RANK]
+    c = (Ws[0] @ V + np.swapaxes(Ws[1], 1, 2) @ U) / 2  # (seed, hidden, mode)
+    q = np.linalg.qr(c)[0]  # hidden directions of the modes, strongest first
+    return np.einsum("bhk,bhk->bk", q, c) ** 2
+
+
 def _trajectories(epochs, s_hat, *, eps, tau, n_weights=2):
     return np.stack(
         [
@@ -249,8 +284,16 @@ def run_modes(setup: LGSetup, sizes: SVDDynamicsSizes, *, rng: np.random.Generat
     data = setup.draw(sizes.n_in, sizes.n_out, s_bar, sizes.n_seeds, rng=rng)
     s_hat = data.s_hat[:, :RANK]
     aligned = _train(setup, sizes, data, init="aligned")
-    random = _train(setup, sizes, data, init="random", rng=rng.spawn(1)[0])
+    child = rng.spawn(1)[0]
+    init = _random_init(data, sizes.hidden, 2, setup.eps, copy.deepcopy(child))
+    random = _train(setup, sizes, data, init="random", rng=child, record_svd=RANK)
     t = aligned.steps
+    eps_r = _effective_eps(data, init)
+    per_mode = [
+        [(sh, float(e)) for sh, e in zip(s_row, e_row, strict=True)]
+        for s_row, e_row in zip(s_hat, eps_r, strict=True)
+    ]
+    kw = dict(tau=setup.tau)
     return ModeResult(
         data=data,
         s_bar=s_bar,
@@ -262,6 +305,19 @@ def run_modes(setup: LGSetup, sizes: SVDDynamicsSizes, *, rng: np.random.Generat
         half_theory=predicted_half_time(s_hat, eps=setup.eps, tau=setup.tau),
         half_aligned=empirical_half_time(t, aligned.mode_strength[:, :, :RANK], s_hat),
         half_random=empirical_half_time(t, random.mode_strength[:, :, :RANK], s_hat),
+        u_overlap=np.abs(np.diagonal(random.svd_u_overlap, axis1=2, axis2=3)),
+        v_overlap=np.abs(np.diagonal(random.svd_v_overlap, axis1=2, axis2=3)),
+        eps_random=eps_r,
+        random_theory=np.moveaxis(
+            np.array(
+                [[predicted_mode_strength(t, sh, eps=e, **kw) for sh, e in row] for row in per_mode]
+            ),
+            -1,
+            0,
+        ),
+        half_random_theory=np.array(
+            [[predicted_half_time(sh, eps=e, **kw) for sh, e in row] for row in per_mode]
+        ),
     )
 
 
