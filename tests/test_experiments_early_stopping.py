@@ -100,6 +100,19 @@ def test_optimal_stopping_grid_and_determinism():
     np.testing.assert_array_equal(a.min_error, b.min_error)
     # the best error of a run can only be at most its error at the start (1 for a zero student)
     assert np.all(a.min_error <= 1.0 + 1e-12)
+    # a mean of minima is at most the minimum of the mean
+    assert a.selection_bias.shape == (1,) and a.selection_bias[0] <= 1e-15
+
+
+def test_selection_bias_explains_the_rank_3_gap():
+    # The canonical size: the minimum of the seed-mean curve matches the theory closely, and the
+    # per-seed minima lie below it by the selection bias.
+    res = es.run_optimal_stopping(SETUP, replace(CI, n_seeds=40), [3.0, 2.0, 1.0], rng=_rng())
+    gap = res.min_error.mean() - res.predicted_min_error[0]
+    assert res.selection_bias[0] < 0
+    assert abs(gap - res.selection_bias[0]) < 0.01 * res.predicted_min_error[0] + 3 * np.std(
+        res.min_error, ddof=1
+    ) / np.sqrt(40)
 
 
 def test_random_init_and_hidden_width():
@@ -108,17 +121,38 @@ def test_random_init_and_hidden_width():
     assert init.random_min_error.shape == init.aligned_t_opt.shape == (1, TINY.n_seeds_random)
     again = variants.run_random_init(SETUP, TINY, rng=_rng())
     np.testing.assert_array_equal(init.random_min_error, again.random_min_error)
+    # the curves behind the optimal stopping: their minima are the recorded minimal errors
+    T = init.epochs.size
+    assert init.random_test.shape == init.aligned_train.shape == (T, 1, TINY.n_seeds_random)
+    assert init.predicted_test.shape == init.predicted_train.shape == (T, 1)
+    np.testing.assert_array_equal(init.random_test.min(axis=0), init.random_min_error)
+    np.testing.assert_array_equal(init.aligned_test.min(axis=0), init.aligned_min_error)
+    assert init.shown == [(0, 4.0)]  # SNR 4 only
+    th, al, rd = init.curves("train", 0)
+    assert th.shape == (T,) and al.shape == rd.shape == (TINY.n_seeds_random, T)
+    lag = 100 * (init.random_t_opt.mean() / init.aligned_t_opt.mean() - 1)
+    assert init.lag_pct[0] == pytest.approx(lag)
     width = variants.run_hidden_width(SETUP, TINY, rng=_rng(), widths=(1, 2, 5), s_bar=3.0)
     assert width.test_error.shape == (width.epochs.size, 3, TINY.n_seeds)
     assert width.min_error.shape == (3, TINY.n_seeds) and width.predicted_min_error.shape == (3,)
     assert width.spread >= 0 and width.predicted_spread >= 0
+    assert width.late_error.shape == (3, TINY.n_seeds) and width.predicted_late_error.shape == (3,)
+    # a wider student fits more noise modes by the end of training
+    assert np.all(np.diff(width.predicted_late_error) > 0)
 
 
 def test_examples_grid_and_properties():
     ex = variants.run_examples(SETUP, TINY, rng=_rng())
     assert list(ex.grid.axes) == ["snr", "n_examples"]
     assert ex.test_error.shape == (ex.epochs.size, 2, 3, TINY.examples_seeds)
-    assert ex.predicted_test.shape == (ex.epochs.size, 2, 3)
+    assert ex.predicted_test.shape == ex.predicted_train.shape == (ex.epochs.size, 2, 3)
+    assert ex.train_error.shape == ex.test_error.shape
+    # a zero-output student has training error 1 at every P, in theory and simulation
+    np.testing.assert_allclose(ex.predicted_train[0], 1.0, atol=1e-3)
+    np.testing.assert_allclose(ex.train_error[0], 1.0, atol=1e-3)
+    th, sim = es.curve_pair(ex, "train", (1, 2))
+    np.testing.assert_array_equal(th, ex.predicted_train[:, 1, 2])
+    np.testing.assert_array_equal(sim, ex.train_error[:, 1, 2].T)
     assert ex.min_error.shape == ex.predicted_min_error.shape == ex.late_error.shape == (2, 3)
     assert len(ex.best_falls_late_peaks) == 2
     again = variants.run_examples(SETUP, TINY, rng=_rng())
@@ -133,6 +167,36 @@ def test_randomised_targets_have_a_lower_top_singular_value():
     # shuffling keeps ||Sigma31||_F but spreads it over all modes, so the top one falls
     np.testing.assert_allclose(np.sum(res.s_hat[0] ** 2, 1), np.sum(res.s_hat[1] ** 2, 1))
     assert np.all(res.top_ratio < 1)
+    # the predicted spectra: three outliers, then the bulk; shuffled, the stretched bulk alone
+    assert res.predicted_s_hat.shape == (2, TINY.n_out)
+    assert np.all(np.diff(res.predicted_s_hat, axis=1) <= 0)
+    edge, top = claims.predicted_shuffled_edge(SETUP, TINY, [30.0, 20.0, 10.0])
+    assert res.predicted_s_hat[0, 0] == pytest.approx(top)
+    assert res.predicted_s_hat[0, 3] < 1 + np.sqrt(TINY.n_out / TINY.n_in)
+    assert res.predicted_s_hat[1, 0] < edge and res.predicted_s_hat[1, 0] > 0.8 * edge
+
+
+def test_predicted_spectra_match_the_mean_sorted_spectrum():
+    # canonical size: the sorted singular values, averaged over draws, sit near the quantiles
+    sizes = replace(CI, bias_draws=40)
+    s_bar = np.array([30.0, 20.0, 10.0])
+    spec = claims.predicted_spectra(SETUP, sizes, s_bar)
+    data = SETUP.draw(sizes.n_in, sizes.n_out, s_bar, 40, rng=_rng())
+    np.testing.assert_allclose(data.s_hat.mean(axis=0)[3:45], spec[0, 3:45], rtol=0.05)
+    np.testing.assert_allclose(data.s_hat.mean(axis=0)[:3], spec[0, :3], rtol=0.01)
+
+
+def test_three_se_claim_and_curve_pair():
+    c = claims.three_se_claim(1.0, [0.9, 1.1, 1.0], bias=-0.05)
+    assert c["measured"] == pytest.approx(1.0) and c["n"] == 3
+    assert c["se"] == pytest.approx(0.1 / np.sqrt(3))
+    assert c["abs"] == pytest.approx(3 * c["se"] + 0.05)
+    curves = es.run_error_curves(SETUP, TINY, rng=_rng(), ranks=(1, 3), multipliers=(4.0,))
+    th, sim = es.curve_pair(curves, "test", (1, 0))
+    np.testing.assert_array_equal(th, curves.predicted_test[:, 1, 0])
+    assert sim.shape == (TINY.n_seeds, curves.epochs.size)
+    with pytest.raises(ValueError, match="index"):
+        es.curve_pair(curves, "test", (1,))
 
 
 def test_curve_deviation_shuffled_edge_and_deep_student():

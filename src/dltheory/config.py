@@ -162,6 +162,8 @@ class TransferSizes:
         finite_size_seeds: seeds per condition in the finite-size check.
         claim_seeds: seeds per condition of the few conditions the chapter's claims compare with
             the theory (a separate run, so that their seed spread is small).
+        weak_seeds: seeds per N1 of the weak-alignment check at A's threshold (each seed: one task
+            pair and one noise draw, with its mirror image, at q = 0 and q = 0.2; joint students).
     """
 
     n_in: int
@@ -175,6 +177,7 @@ class TransferSizes:
     finite_size_n_in: tuple[int, ...]
     finite_size_seeds: int
     claim_seeds: int
+    weak_seeds: int
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,7 @@ SCALES: dict[str, Scale] = {
         transfer=TransferSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=8, epochs=5000, record_every=10,
             n_q_grid=3, n_q_fine=11, finite_size_n_in=(100, 200), finite_size_seeds=12,
-            claim_seeds=16,
+            claim_seeds=16, weak_seeds=112,
         ),
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=25, dense_steps=300, rank=100,
@@ -306,7 +309,7 @@ SCALES: dict[str, Scale] = {
             record_every=10, n_sweep=12,
         ),
         early_stopping=EarlyStoppingSizes(
-            n_in=100, n_out=50, hidden=50, n_seeds=40, n_seeds_random=4,
+            n_in=100, n_out=50, hidden=50, n_seeds=100, n_seeds_random=4,
             random_all_snrs=True, epochs=10000, record_every=10,
             rmt_n_in=1000, rmt_n_out=500, rmt_seeds=2, rmt_claim_seeds=10, n_sbar_grid=16, n_snr_grid=16,
             examples_n=100, examples_grid=(20, 60, 100, 200), examples_snrs=(2.0, 4.0),
@@ -320,7 +323,7 @@ SCALES: dict[str, Scale] = {
         transfer=TransferSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=20, epochs=5000, record_every=10,
             n_q_grid=9, n_q_fine=21, finite_size_n_in=(100, 200, 400), finite_size_seeds=16,
-            claim_seeds=100,
+            claim_seeds=100, weak_seeds=128,
         ),
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=20, dense_steps=300, rank=100,
@@ -353,7 +356,7 @@ SCALES: dict[str, Scale] = {
         transfer=TransferSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=20, epochs=5000, record_every=10,
             n_q_grid=21, n_q_fine=41, finite_size_n_in=(100, 200, 400, 800), finite_size_seeds=32,
-            claim_seeds=200,
+            claim_seeds=200, weak_seeds=256,
         ),
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=10, dense_steps=300, rank=100,

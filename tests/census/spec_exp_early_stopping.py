@@ -49,6 +49,14 @@ CASES = {
         valid=lambda rng: {"setup": SETUP, "sizes": TINY, "multipliers": (2.0, 4.0)},
         domain={**COMMON, "multipliers": [(), (0.0,), (-2.0, 4.0), [[2.0]]]},
     ),
+    ES + "curve_pair": Case(
+        valid=lambda rng: {"result": _curves(rng), "which": "test", "index": (0, 1)},
+        domain={
+            "result": [None, 1.0],
+            "which": ["val", 1],
+            "index": [(0,), (0, 1, 0), (0, 5), (0.5, 1), [0, 1], (True, 1)],
+        },
+    ),
     ES + "run_noise_bulk": Case(valid=_base, domain=COMMON),
     ES + "run_outliers": Case(valid=_base, domain=COMMON),
     ES + "run_error_curves": Case(
@@ -87,6 +95,18 @@ CASES = {
             "snr": 2.0,
         },
         domain={"curves": [None, 1.0], "sizes": [get_scale("ci")], "which": ["val", 1]},
+    ),
+    CL + "three_se_claim": Case(
+        valid=lambda rng: {"predicted": 1.0, "samples": [0.9, 1.1, 1.0], "bias": 0.05},
+        domain={
+            "predicted": [[1.0, 2.0]],
+            "samples": [[1.0], [[1.0, 2.0]], []],
+            "bias": [[0.1, 0.2]],
+        },
+    ),
+    CL + "predicted_spectra": Case(
+        valid=lambda rng: {"setup": SETUP, "sizes": TINY, "s_bar": [30.0, 20.0, 10.0]},
+        domain={**COMMON, "s_bar": [[], [0.0], [-1.0]]},
     ),
     CL + "predicted_shuffled_edge": Case(
         valid=lambda rng: {"setup": SETUP, "sizes": TINY, "s_bar": [30.0, 20.0, 10.0]},

@@ -40,6 +40,7 @@ __all__ = [
     "CurvesResult",
     "StoppingResult",
     "snr_grid",
+    "curve_pair",
     "run_noise_bulk",
     "run_outliers",
     "run_error_curves",
@@ -86,6 +87,38 @@ def _multipliers(multipliers) -> np.ndarray:
             f"multipliers must be a non-empty list of positive SNRs, got {multipliers!r}"
         )
     return m
+
+
+def curve_pair(result, which: str, index: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
+    """The predicted and the measured ``which`` error curves of one condition of a result, in the
+    layout of :func:`dltheory.plotting.theory_vs_sim`.
+
+    Args:
+        result: a result holding ``predicted_<which>``, ``(T, *conditions)``, and
+            ``<which>_error``, ``(T, *conditions, seed)`` (error curves, examples, widths, the
+            deeper student).
+        which: ``"train"`` or ``"test"``.
+        index: the condition's position on each condition axis, in order (``()`` for none).
+
+    Returns:
+        Predicted ``(T,)`` and measured ``(seed, T)``.
+    """
+    if which not in ("train", "test"):
+        raise ValueError(f"which must be 'train' or 'test', got {which!r}")
+    th, sim = getattr(result, f"predicted_{which}", None), getattr(result, f"{which}_error", None)
+    if not isinstance(th, np.ndarray) or not isinstance(sim, np.ndarray):
+        raise ArgumentTypeError(
+            f"result must hold predicted_{which} and {which}_error arrays, got {type(result).__name__}"
+        )
+    if not isinstance(index, tuple) or any(
+        isinstance(i, bool) or not isinstance(i, int | np.integer) for i in index
+    ):
+        raise ValueError(f"index must be a tuple of integer positions, got {index!r}")
+    if len(index) != th.ndim - 1 or sim.ndim != th.ndim + 1:
+        raise ValueError(f"index must give one position per condition axis, got {index!r}")
+    if any(not -n <= i < n for i, n in zip(index, th.shape[1:], strict=True)):
+        raise ValueError(f"index {index!r} lies outside the conditions {th.shape[1:]}")
+    return th[(slice(None), *index)], sim[(slice(None), *index)].T
 
 
 def snr_grid(setup: LGSetup, sizes: EarlyStoppingSizes, multipliers=MULTIPLIERS) -> np.ndarray:
@@ -379,6 +412,10 @@ class StoppingResult:
         grid: ``teacher`` (its singular values) x seed.
         t_opt, min_error: per run, ``(teacher, seed)``.
         predicted_t_opt, predicted_min_error: ``(teacher,)``.
+        selection_bias: the seed mean of the per-run minima minus the minimum of the seed-mean test
+            error curve, ``(teacher,)``. Stopping each run at its own best recorded epoch picks its
+            luckiest moment, so the mean of the minima lies below the minimum of the mean curve,
+            which is what the theory predicts; measured on the same runs, no theory involved.
     """
 
     grid: Grid
@@ -386,6 +423,7 @@ class StoppingResult:
     min_error: np.ndarray
     predicted_t_opt: np.ndarray
     predicted_min_error: np.ndarray
+    selection_bias: np.ndarray
 
 
 def run_optimal_stopping(
@@ -415,10 +453,12 @@ def run_optimal_stopping(
     run = _train(setup, sizes, setup.draw(sizes.n_in, sizes.n_out, s, grid.n_seeds, rng=rng))
     t_opt, err = empirical_optimal_stopping(run.steps, run.test_error)
     predicted = np.array([predicted_optimal_stopping(x, hidden=sizes.hidden, **theory) for x in s2])
+    curves = grid.unflatten(run.test_error, 1)  # (T, teacher, seed)
     return StoppingResult(
         grid=grid,
         t_opt=grid.unflatten(t_opt),
         min_error=grid.unflatten(err),
         predicted_t_opt=predicted[:, 0],
         predicted_min_error=predicted[:, 1],
+        selection_bias=curves.min(axis=0).mean(axis=-1) - curves.mean(axis=-1).min(axis=0),
     )

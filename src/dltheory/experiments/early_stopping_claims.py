@@ -1,9 +1,10 @@
 """Finite-size checks of chapter 2: Lampinen & Ganguli (2019), "An analytic theory of generalization
 dynamics and transfer learning in deep linear networks", arXiv:1809.10374, Sec. 2.2-2.4.
 
-How far the whole simulated error curve lies from the predicted one, where the top singular value of
-shuffled (randomised) targets sits, and the optimally stopped error of a deeper student. Each
-comes with the finite-size bias the chapter's tolerances use, measured or derived here:
+How far the whole simulated error curve lies from the predicted one, where the top singular value
+(and the whole sorted spectrum) of shuffled (randomised) targets sits, and the optimally stopped
+error of a deeper student; ``three_se_claim`` turns a seed sample and a bias into the numbers of a
+claim. Each comes with the finite-size bias the chapter's tolerances use, measured or derived here:
 
 * the noise bulk of rank-r data is the spectrum of an (N3 - r) x (N1 - r) noise matrix, so its
   energy falls short of the theory's (N3 - r) sigma^2 by (N3 - r) r sigma^2 / N1 (this book's
@@ -26,26 +27,58 @@ import numpy as np
 
 from dltheory._checks import ArgumentTypeError, as_float_array, check_int, check_positive
 from dltheory.config import EarlyStoppingSizes
-from dltheory.experiments._grid import Grid
+from dltheory.experiments._grid import Grid, seed_stats
 from dltheory.experiments.early_stopping import CurvesResult, _check_common, _check_setup_sizes
 from dltheory.experiments.lampinen_ganguli import LGSetup
 from dltheory.linear_nets import empirical_optimal_stopping
+from dltheory.theory.generalization import predicted_error_curves
 from dltheory.theory.mode_dynamics import predicted_mode_strength
 from dltheory.theory.random_matrix import (
     mp_quadrature,
+    mp_quantile,
     outlier_singular_value,
     overlap,
 )
 
 __all__ = [
     "CurveDeviation",
+    "three_se_claim",
     "EdgeResult",
     "DeepResult",
     "curve_deviation",
     "predicted_shuffled_edge",
+    "predicted_spectra",
     "run_shuffled_edge",
     "run_deep_stopping",
 ]
+
+
+def three_se_claim(predicted, samples, *, bias: float = 0.0) -> dict:
+    """The numbers of a claim that the seed mean of ``samples`` equals ``predicted`` within three
+    standard errors plus a finite-size ``bias`` measured or derived elsewhere.
+
+    Args:
+        predicted: the predicted value, finite.
+        samples: one measurement per seed, ``(n,)`` with n >= 2.
+        bias: the finite-size bias added to the tolerance (its size counts).
+
+    Returns:
+        Keyword arguments of :meth:`dltheory.record.Record.check_close`: ``predicted``,
+        ``measured`` (the mean), ``abs`` (3 se + |bias|), ``se`` and ``n``.
+    """
+    p = as_float_array("predicted", predicted)
+    b = as_float_array("bias", bias)
+    if p.size != 1 or not np.isfinite(p).all():
+        raise ValueError(f"predicted must be one finite number, got {predicted!r}")
+    if b.size != 1 or not np.isfinite(b).all():
+        raise ValueError(f"bias must be one finite number, got {bias!r}")
+    x = as_float_array("samples", samples, ndim=1)
+    if x.size < 2:
+        raise ValueError(f"samples needs at least 2 seeds for a standard error, got {x.size}")
+    m, se, n = seed_stats(x)
+    return dict(
+        predicted=float(p), measured=float(m), abs=float(3 * se + np.abs(b)), se=float(se), n=n
+    )
 
 
 @dataclass(frozen=True)
@@ -140,6 +173,36 @@ def predicted_shuffled_edge(
     scale = np.sqrt((np.sum(s**2) + sizes.n_out * setup.noise_std**2) / sizes.n_out)
     top = outlier_singular_value(s.max(), aspect_ratio=a, noise_std=setup.noise_std)
     return float(scale * (1 + np.sqrt(a))), float(top)
+
+
+def predicted_spectra(setup: LGSetup, sizes: EarlyStoppingSizes, s_bar) -> np.ndarray:
+    """Predicted sorted singular values of structured and of shuffled targets (this book's
+    derivation for the shuffled ones, see :func:`predicted_shuffled_edge`).
+
+    The k-th largest of n values drawn from a law sits near its quantile 1 - (k - 1/2) / n. The
+    structured data: the outliers s_hat(s_bar) of the modes above the detection threshold, then the
+    remaining N3 - (their number) values from the Marchenko-Pastur bulk. The shuffled data: all N3
+    values from the bulk stretched by the entries' variance.
+
+    Args:
+        setup: the physical parameters.
+        sizes: chapter 2's sizes (N1, N3).
+        s_bar: teacher singular values, ``(r,)``, > 0.
+
+    Returns:
+        ``(2, N3)``: row 0 structured, row 1 shuffled, each descending.
+    """
+    edge, _ = predicted_shuffled_edge(setup, sizes, s_bar)  # checks the arguments
+    s = np.sort(np.ravel(s_bar))[::-1]
+    a = sizes.n_out / sizes.n_in
+    law = dict(aspect_ratio=a, noise_std=setup.noise_std)
+    out = outlier_singular_value(s[s > setup.threshold(sizes.n_in, sizes.n_out)], **law)
+
+    def quantiles(n: int, noise_std: float) -> np.ndarray:
+        return mp_quantile(1 - (np.arange(n) + 0.5) / n, aspect_ratio=a, noise_std=noise_std)
+
+    bulk = quantiles(sizes.n_out - out.size, setup.noise_std)
+    return np.stack([np.concatenate([out, bulk]), quantiles(sizes.n_out, edge / (1 + np.sqrt(a)))])
 
 
 @dataclass(frozen=True)
@@ -301,3 +364,17 @@ def run_deep_stopping(
         predicted_min_error=float(curve.min()),
         floor_bias=float(np.mean(1 - c**2) - (1 - o**2)),
     )
+
+
+def _predicted_t_half(setup: LGSetup, sizes: EarlyStoppingSizes, s_bar, half: float) -> np.ndarray:
+    """Times at which the predicted training error of the structured and of the shuffled targets
+    first falls below ``half`` (aligned-initialisation theory, found on a fine time grid)."""
+    t = np.linspace(0.0, 20 * setup.tau, 20001)
+    theory = setup.theory(sizes.n_in, sizes.n_out)
+    struct = predicted_error_curves(t, s_bar, hidden=sizes.hidden, **theory).train
+    a = sizes.n_out / sizes.n_in
+    scale = np.sqrt((np.sum(s_bar**2) + sizes.n_out * setup.noise_std**2) / sizes.n_out)
+    nodes, w = mp_quadrature(aspect_ratio=a, noise_std=scale, n=1000)
+    s = predicted_mode_strength(t, nodes, eps=setup.eps, tau=setup.tau)
+    shuffled = ((s - nodes) ** 2 @ w) / (nodes**2 @ w)
+    return np.array([t[np.argmax(c < half)] for c in (struct, shuffled)])

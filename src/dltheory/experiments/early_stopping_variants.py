@@ -17,7 +17,11 @@ from dltheory._checks import check_int, check_positive
 from dltheory.config import EarlyStoppingSizes
 from dltheory.experiments._grid import Grid
 from dltheory.experiments.early_stopping import _check_common, _train, snr_grid
-from dltheory.experiments.early_stopping_claims import predicted_shuffled_edge
+from dltheory.experiments.early_stopping_claims import (
+    _predicted_t_half,
+    predicted_shuffled_edge,
+    predicted_spectra,
+)
 from dltheory.experiments.lampinen_ganguli import LGSetup
 from dltheory.linear_nets import GDRecord, empirical_optimal_stopping, simulate_gd
 from dltheory.teachers import (
@@ -31,8 +35,6 @@ from dltheory.theory.generalization import (
     predicted_error_curves_examples,
     predicted_optimal_stopping,
 )
-from dltheory.theory.mode_dynamics import predicted_mode_strength
-from dltheory.theory.random_matrix import mp_quadrature
 
 __all__ = [
     "RandomInitResult",
@@ -48,19 +50,50 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RandomInitResult:
-    """Optimal stopping from random and from training-aligned initialisation on the same data.
+    """Random against training-aligned initialisation on the same data: curves and optimal stopping.
 
     Attributes:
         grid: ``snr`` (rank 1) x seed.
+        epochs: recorded epochs, ``(T,)``.
+        aligned_train, aligned_test: aligned initialisation, ``(T, snr, seed)``.
+        random_train, random_test: random initialisation, ``(T, snr, seed)``.
+        predicted_train, predicted_test: the aligned-initialisation theory, ``(T, snr)``.
         aligned_t_opt, aligned_min_error: aligned initialisation, ``(snr, seed)``.
         random_t_opt, random_min_error: random initialisation, ``(snr, seed)``.
     """
 
     grid: Grid
+    epochs: np.ndarray
+    aligned_train: np.ndarray
+    aligned_test: np.ndarray
+    random_train: np.ndarray
+    random_test: np.ndarray
+    predicted_train: np.ndarray
+    predicted_test: np.ndarray
     aligned_t_opt: np.ndarray
     aligned_min_error: np.ndarray
     random_t_opt: np.ndarray
     random_min_error: np.ndarray
+
+    @property
+    def shown(self) -> list[tuple[int, float]]:
+        """``(position, snr)`` on the ``snr`` axis of the SNRs 2 and 4 the chapter's figure shows."""
+        snrs = self.grid.axes["snr"]
+        return [(k, float(s)) for k, s in enumerate(snrs) if np.isclose(s, [2, 4]).any()]
+
+    def curves(self, which: str, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``which`` (``"train"`` or ``"test"``) error curves at SNR position ``k``: predicted
+        ``(T,)``, then aligned and random ``(seed, T)``."""
+        get = {"train": (self.predicted_train, self.aligned_train, self.random_train)}
+        get["test"] = (self.predicted_test, self.aligned_test, self.random_test)
+        th, al, rd = get[which]
+        return th[:, k], al[:, k].T, rd[:, k].T
+
+    @property
+    def lag_pct(self) -> np.ndarray:
+        """Alignment lag of the stopping time, 100 (mean random t_opt / mean aligned t_opt - 1),
+        ``(snr,)``."""
+        return 100 * (self.random_t_opt.mean(axis=-1) / self.aligned_t_opt.mean(axis=-1) - 1)
 
 
 def run_random_init(
@@ -96,8 +129,23 @@ def run_random_init(
     t_a, e_a = (
         grid.unflatten(x) for x in empirical_optimal_stopping(run_a.steps, run_a.test_error)
     )
+    theory = predicted_error_curves(
+        run_a.steps, grid.axes["snr"][:, None], hidden=sizes.hidden,
+        **setup.theory(sizes.n_in, sizes.n_out),
+    )  # fmt: skip
     return RandomInitResult(
-        grid=grid, aligned_t_opt=t_a, aligned_min_error=e_a, random_t_opt=t_r, random_min_error=e_r
+        grid=grid,
+        epochs=run_a.steps,
+        aligned_train=grid.unflatten(run_a.train_error, 1),
+        aligned_test=grid.unflatten(run_a.test_error, 1),
+        random_train=grid.unflatten(run_r.train_error, 1),
+        random_test=grid.unflatten(run_r.test_error, 1),
+        predicted_train=theory.train,
+        predicted_test=theory.test,
+        aligned_t_opt=t_a,
+        aligned_min_error=e_a,
+        random_t_opt=t_r,
+        random_min_error=e_r,
     )
 
 
@@ -120,6 +168,16 @@ class WidthResult:
     predicted_test: np.ndarray
     min_error: np.ndarray
     predicted_min_error: np.ndarray
+
+    @property
+    def late_error(self) -> np.ndarray:
+        """Test error at the last recorded epoch, ``(hidden, seed)``."""
+        return self.test_error[-1]
+
+    @property
+    def predicted_late_error(self) -> np.ndarray:
+        """Predicted test error at the last recorded epoch, ``(hidden,)``."""
+        return self.predicted_test[-1]
 
     @property
     def spread(self) -> float:
@@ -215,14 +273,16 @@ class ExamplesResult:
         grid: ``snr`` x ``n_examples`` (P) x seed.
         n: N1 = N2 = N3.
         epochs: recorded epochs, ``(T,)``.
-        test_error: measured, ``(T, snr, n_examples, seed)``.
-        predicted_test: predicted, ``(T, snr, n_examples)``.
+        train_error, test_error: measured, ``(T, snr, n_examples, seed)``.
+        predicted_train, predicted_test: predicted, ``(T, snr, n_examples)``.
     """
 
     grid: Grid
     n: int
     epochs: np.ndarray
+    train_error: np.ndarray
     test_error: np.ndarray
+    predicted_train: np.ndarray
     predicted_test: np.ndarray
 
     @property
@@ -281,7 +341,7 @@ def run_examples(
         axes={"snr": np.array(sizes.examples_snrs), "n_examples": np.array(sizes.examples_grid)},
         n_seeds=sizes.examples_seeds,
     )
-    runs, curves = [], []
+    runs, curves = [], []  # (train, test) per condition
     for snr in grid.axes["snr"]:
         for p in grid.axes["n_examples"]:  # one batch per condition: the inputs differ in shape
             s_bar = np.full((grid.n_seeds, 1), snr)
@@ -290,27 +350,25 @@ def run_examples(
                 teacher, int(p), noise_std=setup.noise_std, rng=rng.spawn(1)[0]
             )
             run = simulate_gd(
-                data,
-                hidden=n,
-                eps=setup.eps,
-                lr=setup.lr,
-                epochs=sizes.examples_epochs,
-                record_every=sizes.record_every,
-                dtype="float32",
-            )
-            runs.append(run.test_error)
-            curves.append(
-                predicted_error_curves_examples(
-                    run.steps, [snr], n_in=n, n_out=n, n_examples=int(p), hidden=n, eps=setup.eps,
-                    tau=setup.tau, noise_std=setup.noise_std,
-                ).test
+                data, hidden=n, eps=setup.eps, lr=setup.lr, epochs=sizes.examples_epochs,
+                record_every=sizes.record_every, dtype="float32",
             )  # fmt: skip
+            runs.append((run.train_error, run.test_error))
+            pred = predicted_error_curves_examples(
+                run.steps, [snr], n_in=n, n_out=n, n_examples=int(p), hidden=n, eps=setup.eps,
+                tau=setup.tau, noise_std=setup.noise_std,
+            )  # fmt: skip
+            curves.append((pred.train, pred.test))
+    sim = [grid.unflatten(np.concatenate(x, axis=1), 1) for x in zip(*runs, strict=True)]
+    th = [np.stack(x, axis=1).reshape(-1, *grid.shape[:-1]) for x in zip(*curves, strict=True)]
     return ExamplesResult(
         grid=grid,
         n=n,
         epochs=run.steps,
-        test_error=grid.unflatten(np.concatenate(runs, axis=1), 1),
-        predicted_test=np.stack(curves, axis=1).reshape(-1, *grid.shape[:-1]),
+        train_error=sim[0],
+        test_error=sim[1],
+        predicted_train=th[0],
+        predicted_test=th[1],
     )
 
 
@@ -331,6 +389,8 @@ class RandomisedResult:
             (:func:`dltheory.experiments.early_stopping_claims.predicted_shuffled_edge`).
         predicted_top_ratio: predicted top singular value of the shuffled over the structured
             targets, the stretched bulk edge over s_hat(s_bar_1).
+        predicted_s_hat: predicted sorted singular values, ``(targets, N3)``
+            (:func:`dltheory.experiments.early_stopping_claims.predicted_spectra`).
         record_every: epochs between recorded snapshots (t_half is quantised to it).
     """
 
@@ -341,6 +401,7 @@ class RandomisedResult:
     t_half: np.ndarray
     predicted_t_half: np.ndarray
     predicted_top_ratio: float
+    predicted_s_hat: np.ndarray
     record_every: int
 
     @property
@@ -429,19 +490,6 @@ def run_randomised(
         t_half=np.stack([_time_below(r, half) for r in runs]),
         predicted_t_half=_predicted_t_half(setup, sizes, s_bar, half),
         predicted_top_ratio=float(edge / top),
+        predicted_s_hat=predicted_spectra(setup, sizes, s_bar),
         record_every=sizes.record_every,
     )
-
-
-def _predicted_t_half(setup: LGSetup, sizes: EarlyStoppingSizes, s_bar, half: float) -> np.ndarray:
-    """Times at which the predicted training error of the structured and of the shuffled targets
-    first falls below ``half`` (aligned-initialisation theory, found on a fine time grid)."""
-    t = np.linspace(0.0, 20 * setup.tau, 20001)
-    theory = setup.theory(sizes.n_in, sizes.n_out)
-    struct = predicted_error_curves(t, s_bar, hidden=sizes.hidden, **theory).train
-    a = sizes.n_out / sizes.n_in
-    scale = np.sqrt((np.sum(s_bar**2) + sizes.n_out * setup.noise_std**2) / sizes.n_out)
-    nodes, w = mp_quadrature(aspect_ratio=a, noise_std=scale, n=1000)
-    s = predicted_mode_strength(t, nodes, eps=setup.eps, tau=setup.tau)
-    shuffled = ((s - nodes) ** 2 @ w) / (nodes**2 @ w)
-    return np.array([t[np.argmax(c < half)] for c in (struct, shuffled)])
