@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+import dltheory.experiments.transfer_alignment as experiment
 from dltheory.config import get_scale
 from dltheory.experiments import Grid
 from dltheory.experiments.lampinen_ganguli import SETUP
@@ -23,7 +24,7 @@ from dltheory.experiments.transfer_alignment import (
 SIZES = dataclasses.replace(
     get_scale("ci").transfer,
     n_in=20, n_out=10, hidden=10, n_seeds=3, epochs=5000, record_every=50, n_q_grid=3,
-    finite_size_n_in=(20, 80), finite_size_seeds=4,
+    finite_size_n_in=(20, 80), finite_size_seeds=4, weak_seeds=6,
 )  # fmt: skip
 
 
@@ -117,6 +118,25 @@ def test_finite_size_approaches_the_theory():
     np.testing.assert_allclose(fs.predicted_alone, 1.0, atol=1e-6)
     alone = fs.measured_alone.mean(axis=(1, 2))
     assert alone[0] < alone[1] < 1.0
+    # the weak partner's gain T(0.2) - T(0): one value per N1 and seed, a small positive theory
+    assert fs.weak_gain.shape == (2, SIZES.weak_seeds)
+    assert fs.weak_predicted.shape == (2,)
+    assert np.all((fs.weak_predicted > 1e-3) & (fs.weak_predicted < 5e-3))
+    assert np.all(np.isfinite(fs.weak_gain))
+
+
+def test_weak_gain_is_paired(monkeypatch):
+    # the same pair and noise serve both alignments: with the weak alignment at 0 the gain vanishes
+    # exactly, which it would not for independent draws
+    monkeypatch.setattr(experiment, "Q_WEAK", 0.0)
+    tiny = dataclasses.replace(SIZES, weak_seeds=3)
+    gain = experiment._weak_gain(SETUP, tiny, 20, 0.84, rng=np.random.default_rng(4))
+    assert gain.shape == (3,)
+    np.testing.assert_array_equal(gain, 0.0)
+    # the sign: an aligned strong partner lowers A's joint error, so the gain is large and positive
+    monkeypatch.setattr(experiment, "Q_WEAK", 1.0)
+    gain = experiment._weak_gain(SETUP, tiny, 20, 0.84, rng=np.random.default_rng(4))
+    assert np.all(gain > 0.1)
 
 
 def test_run_grid_is_run_transfer_on_its_axes(result):

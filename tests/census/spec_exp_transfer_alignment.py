@@ -15,7 +15,7 @@ M = "dltheory.experiments.transfer_alignment"
 TINY = dataclasses.replace(
     get_scale("ci").transfer,
     n_in=8, n_out=4, hidden=4, n_seeds=2, epochs=200, record_every=100, n_q_grid=1,
-    finite_size_n_in=(8,), finite_size_seeds=2,
+    finite_size_n_in=(8,), finite_size_seeds=2, weak_seeds=2,
 )  # fmt: skip
 OTHER_SIZES = get_scale("ci").optimal_learner  # the sizes of another chapter
 

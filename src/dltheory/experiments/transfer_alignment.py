@@ -15,6 +15,7 @@ paper's Sec. 5. Both students see the same noise draw, so the comparison is pair
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,7 @@ from dltheory.task_pairs import (
     rotate_output_blocks,
     task_pair_data,
 )
-from dltheory.teachers import NoisyData, select_runs
+from dltheory.teachers import NoisyData, data_from_targets, select_runs
 from dltheory.theory.transfer import TransferPrediction, predicted_transfer
 
 __all__ = [
@@ -54,8 +55,9 @@ S_B = (1.5, 3.0, 5.0, 10.0, 30.0)  # the partner's SNRs above A's detection thre
 Q_EXTRA = (0.9, 0.95)  # alignments added to the even q grid, where T changes sign for s_A >= 3
 ROTATION = dict(s_a=3.0, s_b=(3.0, 10.0), q=(0.0, 0.5, 1.0))  # conditions of run_output_rotation
 CLAIMS = dict(s_b=(3.0, 10.0), q=(0.0, 0.5, 1.0))  # conditions of run_claims (s_a as run_transfer)
-STRONG = dict(s_a=100.0, s_b=(10.0, 30.0), q=(0.0, 0.5, 0.9, 1.0))  # conditions of run_strong
+STRONG = dict(s_a=(100.0,), s_b=(10.0, 30.0), q=(0.0, 0.5, 0.9, 1.0))  # conditions of run_strong
 FINITE_SIZE = dict(s_b=10.0, q=(0.0, 1.0))  # partners of run_finite_size (s_a at A's threshold)
+Q_WEAK = 0.2  # the weak alignment of run_finite_size's paired gain (partner as FINITE_SIZE)
 CHUNK = 256  # runs per gradient-descent call: bounds the memory of the recorded mode strengths
 
 
@@ -133,6 +135,9 @@ class FiniteSizeResult:
         measured: transfer benefit of each run, ``grid.shape``.
         predicted_alone: its closed form, ``grid.shape[:-1]``.
         predicted: the closed-form benefit, ``grid.shape[:-1]``.
+        weak_gain: per N1 and seed, ``T(q = 0.2) - T(0)`` measured paired (same task pair and noise at
+            both q), averaged with the seed's mirror image; ``(n_in, weak_seeds)``.
+        weak_predicted: its closed form, ``(n_in,)``.
     """
 
     grid: Grid
@@ -141,6 +146,8 @@ class FiniteSizeResult:
     measured: np.ndarray
     predicted_alone: np.ndarray
     predicted: np.ndarray
+    weak_gain: np.ndarray
+    weak_predicted: np.ndarray
 
 
 def _check(setup, sizes) -> None:
@@ -174,21 +181,44 @@ def _draw(setup: LGSetup, n_in: int, n_out: int, s_a, s_b, q, *, rng: np.random.
 
 
 def _simulate(setup: LGSetup, sizes: TransferSizes, pair, alone, joint, *, hidden: int):
-    """Task A's test error over time of both students, ``(epochs, alone (T, B), joint (T, B))``."""
+    """Task A's test error over time of both students, ``(epochs, alone (T, B), joint (T, B))``;
+    with ``alone`` None only the joint student is trained (and the alone error is None)."""
     train = dict(hidden=hidden, epochs=sizes.epochs, record_every=sizes.record_every)
     err_alone, err_joint = [], []
     with progress_bar(total=pair.batch, desc="transfer runs") as bar:
         for start in range(0, pair.batch, CHUNK):
             runs = slice(start, start + CHUNK)
-            run_a = setup.train(select_runs(alone, runs), **train)
+            if alone is not None:
+                err_alone.append(setup.train(select_runs(alone, runs), **train).test_error)
             joint_runs = select_runs(joint, runs)
             run_j = setup.train(joint_runs, **train)
-            err_alone.append(run_a.test_error)
             held = run_j.mode_strength[:, :, :hidden]  # the student holds the first N2 modes only
             block = select_runs(pair.task_a, runs)
             err_joint.append(empirical_block_error(joint_runs, held, block=block))
-            bar.update(run_a.test_error.shape[1])
-    return run_a.steps, np.concatenate(err_alone, axis=1), np.concatenate(err_joint, axis=1)
+            bar.update(held.shape[1])
+    err_alone = np.concatenate(err_alone, axis=1) if alone is not None else None
+    return run_j.steps, err_alone, np.concatenate(err_joint, axis=1)
+
+
+def _weak_gain(setup: LGSetup, sizes: TransferSizes, n1: int, s_a: float, *, rng) -> np.ndarray:
+    """Per seed, ``T(Q_WEAK) - T(0) = min_t err_A,joint(q = 0) - min_t err_A,joint(q = Q_WEAK)``.
+
+    One task pair draw and one noise draw (copies of the same generators) serve both alignments, so
+    the alone student, whose finite-size bias dominates T at threshold, cancels exactly. Each seed is
+    averaged with its mirror image, A's noise block negated (like q -> -q: same ensemble), which
+    cancels the part of the gain odd in that noise (antithetic pair)."""
+    n3, seeds = n1 // 2, sizes.weak_seeds
+    pair_rng, noise_rng = rng.spawn(1)[0], rng.spawn(1)[0]
+    mins = []
+    for q in (0.0, Q_WEAK):
+        pair = aligned_task_pair(n1, n3, s_a, FINITE_SIZE["s_b"], np.full(seeds, q), rng=copy.deepcopy(pair_rng))  # fmt: skip
+        _, joint = task_pair_data(pair, noise_std=setup.noise_std, rng=copy.deepcopy(noise_rng))
+        mirror = joint.sigma31.copy()
+        mirror[:, :n3] = 2 * pair.task_a.W - mirror[:, :n3]
+        for data in (joint, data_from_targets(pair.joint, mirror, noise_std=setup.noise_std)):
+            epochs, _, err = _simulate(setup, sizes, pair, None, data, hidden=n3)
+            mins.append(empirical_optimal_stopping(epochs, err)[1])
+    return 0.5 * ((mins[0] - mins[2]) + (mins[1] - mins[3]))
 
 
 def _benefit(epochs, err_alone, err_joint) -> np.ndarray:
@@ -200,14 +230,7 @@ def _benefit(epochs, err_alone, err_joint) -> np.ndarray:
 
 
 def run_grid(
-    setup: LGSetup,
-    sizes: TransferSizes,
-    *,
-    s_a,
-    s_b,
-    q,
-    n_seeds: int,
-    rng: np.random.Generator,
+    setup: LGSetup, sizes: TransferSizes, *, s_a, s_b, q, n_seeds: int, rng: np.random.Generator
 ) -> TransferResult:
     """Transfer benefit of task B to task A on the product grid ``s_a x s_b x q``, ``n_seeds`` each.
 
@@ -232,9 +255,7 @@ def run_grid(
     for name, values in dict(s_a=s_a, s_b=s_b, q=q).items():
         values = as_float_array(name, values)
         if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
-            raise ValueError(
-                f"{name} must be a non-empty 1-D array of finite numbers, got {values}"
-            )
+            raise ValueError(f"{name} must be a non-empty finite 1-D array, got {values}")
         axes[name] = values
     if np.any(axes["s_a"] <= 0) or np.any(axes["s_b"] <= 0):
         raise ValueError("s_a and s_b must be positive SNRs")
@@ -328,15 +349,7 @@ def run_strong(setup: LGSetup, sizes: TransferSizes, *, rng: np.random.Generator
         :class:`TransferResult`.
     """
     _check(setup, sizes)
-    return run_grid(
-        setup,
-        sizes,
-        s_a=np.array([STRONG["s_a"]]),
-        s_b=STRONG["s_b"],
-        q=STRONG["q"],
-        n_seeds=sizes.claim_seeds,
-        rng=rng,
-    )
+    return run_grid(setup, sizes, **STRONG, n_seeds=sizes.claim_seeds, rng=rng)
 
 
 def required_alignment(q, benefit) -> np.ndarray:
@@ -440,7 +453,9 @@ def run_finite_size(
     partner then neither helps nor hurts; at finite N the transition is smooth and early stopping
     still extracts a little of A. For each N1 in ``sizes.finite_size_n_in`` draws
     ``sizes.finite_size_seeds`` pairs with a partner at SNR 10 and ``q`` in {0, 1} (task pairs, then
-    noise, each from ``rng.spawn(1)[0]``), trains both students, and evaluates the closed form.
+    noise, each from ``rng.spawn(1)[0]``), trains both students, and evaluates the closed form. Then
+    measures the gain of a weakly aligned partner, ``T(0.2) - T(0)``, paired, with
+    ``sizes.weak_seeds`` joint students and their mirror images per alignment (``_weak_gain``).
 
     Args:
         setup: the physical parameters (noise, learning rate, initial strength).
@@ -459,7 +474,7 @@ def run_finite_size(
         axes={"n_in": n_ins, "q": np.array(FINITE_SIZE["q"])}, n_seeds=sizes.finite_size_seeds
     )
     one = Grid(axes={"q": grid.axes["q"]}, n_seeds=grid.n_seeds)  # the runs of one N1
-    alone_min, benefit, pred_alone, pred = [], [], [], []
+    alone_min, benefit, pred_alone, pred, weak, weak_pred = [], [], [], [], [], []
     for n1 in (int(n) for n in n_ins):
         n3 = n1 // 2
         s_ab = np.full(one.n_runs, s_a), np.full(one.n_runs, FINITE_SIZE["s_b"])
@@ -467,11 +482,12 @@ def run_finite_size(
         epochs, err_a, err_j = _simulate(setup, sizes, pair, alone, joint, hidden=n3)
         alone_min.append(empirical_optimal_stopping(epochs, err_a)[1].reshape(one.shape))
         benefit.append(_benefit(epochs, err_a, err_j).reshape(one.shape))
-        theory = predicted_transfer(
-            s_a, FINITE_SIZE["s_b"], one.axes["q"], **setup.theory(n1, n3), hidden=n3
-        )
-        pred_alone.append(theory.err_alone)
-        pred.append(theory.benefit)
+        qs = np.r_[one.axes["q"], Q_WEAK]  # the grid's q (first 0), then the weak alignment
+        theory = predicted_transfer(s_a, FINITE_SIZE["s_b"], qs, **setup.theory(n1, n3), hidden=n3)
+        pred_alone.append(theory.err_alone[:-1])
+        pred.append(theory.benefit[:-1])
+        weak.append(_weak_gain(setup, sizes, n1, s_a, rng=rng))
+        weak_pred.append(theory.benefit[-1] - theory.benefit[0])
     return FiniteSizeResult(
         grid=grid,
         s_a=s_a,
@@ -479,4 +495,6 @@ def run_finite_size(
         measured=np.stack(benefit),
         predicted_alone=np.stack(pred_alone),
         predicted=np.stack(pred),
+        weak_gain=np.stack(weak),
+        weak_predicted=np.array(weak_pred),
     )
