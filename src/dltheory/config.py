@@ -355,7 +355,7 @@ SCALES: dict[str, Scale] = {
         ),
         transfer=TransferSizes(
             n_in=100, n_out=50, hidden=50, n_seeds=20, epochs=5000, record_every=10,
-            n_q_grid=21, n_q_fine=41, finite_size_n_in=(100, 200, 400, 800), finite_size_seeds=32,
+            n_q_grid=21, n_q_fine=41, finite_size_n_in=(100, 200, 400), finite_size_seeds=32,
             claim_seeds=200, weak_seeds=256,
         ),
         jacobian=JacobianSizes(
