@@ -58,6 +58,7 @@ CASES = {
             "method": ["fast", "modes"],  # "modes" needs init="aligned"
             "rng": [None],  # init="random" needs one
             "dtype": ["float16", np.float64],
+            "record_svd": [-1, 99, 1.5],  # 99 > min(N3, N1) singular vectors
         },
         skip=("progress",),
     ),
