@@ -79,7 +79,7 @@ def test_theory_and_simulation_agree_on_sign_and_size(result):
     for s_b, q in [(3.0, 0.0), (10.0, 1.0)]:
         k = result.at(3.0, s_b, q)
         predicted, measured = result.predicted[k], result.measured[k].mean()
-        assert np.sign(predicted) == np.sign(measured) == (1 if q == 1.0 else -1)
+        assert (predicted > 0) == (measured > 0) == (q > 0.5)  # helps only when aligned
         assert abs(measured - predicted) < 0.03
     # at its threshold, task A gains much from an aligned strong partner (paper's Sec. 5)
     k = result.at(result.grid.axes["s_a"][0], 10.0, 1.0)

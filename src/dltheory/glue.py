@@ -1,6 +1,7 @@
 """Numbers for a chapter's prose: ``glue`` them from the computation, as plain Python values.
 
-myst-nb stores a glued value as its ``repr`` and formats it at build time with a format spec such as
+myst-nb (the Jupyter Book extension that executes the chapters) stores a glued value as its ``repr``
+and formats it at build time with the format string written in the prose, e.g.
 ``{glue:text}`name:.3f```. numpy 2's scalars print as ``np.float64(0.25)``, which the build cannot
 parse back into a number, so the text would be missing from the page. Every glued value goes through
 :func:`as_glue_value`: numpy scalars become Python ones, anything else that is not a number, a bool
