@@ -1,8 +1,10 @@
 import dataclasses
 
+import numpy as np
 import pytest
 
 from dltheory.config import SCALES, get_scale
+from dltheory.datasets import digits_data
 
 
 def test_three_scales_exist_and_grow():
@@ -27,3 +29,13 @@ def test_default_follows_environment(monkeypatch):
     assert get_scale().name == "ci"
     monkeypatch.delenv("BOOK_SCALE")
     assert get_scale().name == "book"
+
+
+@pytest.mark.parametrize("name", ["ci", "book", "paper"])
+def test_jacobian_sweep_sizes(name):
+    sizes = get_scale(name).jacobian
+    assert sizes.deep_steps <= sizes.steps
+    assert list(sizes.widths) == sorted(set(sizes.widths)) and all(w % 2 == 0 for w in sizes.widths)
+    # the disjoint held-out sets come from the images left after the training split
+    left = np.bincount(digits_data()[1]).min() - sizes.per_class
+    assert sizes.heldout_draws * sizes.per_class <= left

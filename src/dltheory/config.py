@@ -199,6 +199,13 @@ class JacobianSizes:
         deep_width: hidden width of both layers of the deeper (three-layer) network.
         deep_steps: full-batch gradient steps of the deeper network.
         train_centred: also train on mean-centred pixels (only for the spectrum after training).
+        widths: hidden widths of the width sweep (even, increasing).
+        width_seeds: initialisations per width in the width sweep.
+        width_steps: gradient steps recorded in the width sweep (train and test curves).
+        corruption_draws: corruption draws per level in the label-energy corruption sweep.
+        heldout_draws: disjoint held-out image sets whose ``E(r)`` predicts the training set's.
+        mixture_seeds: data sets and initialisations in the Gaussian-mixture case study.
+        mixture_width: hidden width in the Gaussian-mixture case study.
     """
 
     per_class: int
@@ -211,6 +218,13 @@ class JacobianSizes:
     deep_width: int
     deep_steps: int
     train_centred: bool
+    widths: tuple[int, ...]
+    width_seeds: int
+    width_steps: int
+    corruption_draws: int
+    heldout_draws: int
+    mixture_seeds: int
+    mixture_width: int
 
 
 @dataclass(frozen=True)
@@ -295,6 +309,8 @@ SCALES: dict[str, Scale] = {
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=25, dense_steps=300, rank=100,
             heldout_per_class=40, deep_width=256, deep_steps=2000, train_centred=False,
+            widths=(32, 64, 128, 256, 512), width_seeds=3, width_steps=300, corruption_draws=20,
+            heldout_draws=3, mixture_seeds=3, mixture_width=256,
         ),
         kernel_transfer=KernelTransferSizes(
             width=64, steps=4000, n_seeds=4, n_targets=40, n_finetune=2, n_alpha=5, n_gamma=4,
@@ -328,6 +344,9 @@ SCALES: dict[str, Scale] = {
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=20, dense_steps=300, rank=100,
             heldout_per_class=40, deep_width=256, deep_steps=6000, train_centred=True,
+            widths=(32, 64, 128, 256, 512), width_seeds=6, width_steps=500,
+            corruption_draws=50, heldout_draws=3, mixture_seeds=6,
+            mixture_width=512,
         ),
         kernel_transfer=KernelTransferSizes(
             width=128, steps=4000, n_seeds=8, n_targets=50, n_finetune=3, n_alpha=9, n_gamma=5,
@@ -361,6 +380,9 @@ SCALES: dict[str, Scale] = {
         jacobian=JacobianSizes(
             per_class=40, width=256, steps=6000, record_every=10, dense_steps=300, rank=100,
             heldout_per_class=40, deep_width=256, deep_steps=6000, train_centred=True,
+            widths=(32, 64, 128, 256, 512, 1024, 2048), width_seeds=10, width_steps=1000,
+            corruption_draws=200, heldout_draws=3, mixture_seeds=10,
+            mixture_width=1024,
         ),
         kernel_transfer=KernelTransferSizes(
             width=256, steps=6000, n_seeds=20, n_targets=100, n_finetune=6, n_alpha=11, n_gamma=10,

@@ -29,6 +29,8 @@ __all__ = [
     "ThreeLayerNet",
     "two_layer_net",
     "three_layer_net",
+    "LinearisedTwoLayerNet",
+    "linearised",
     "TrainRecord",
     "train_gd",
 ]
@@ -130,6 +132,35 @@ def two_layer_net(
     A = torch.randn(half, d, generator=gen, dtype=dtype)
     B = _signs((num_classes, half), gen, dtype) / math.sqrt(width)
     return TwoLayerNet(torch.cat([A, A], 0), torch.cat([B, -B], 1))
+
+
+class LinearisedTwoLayerNet(nn.Module):
+    """The first-order model ``f(W_0) + J(W_0)(W - W_0)`` of a :class:`TwoLayerNet`, exactly.
+
+    For ``f(x) = V relu(W x)`` the Jacobian at ``W_0`` applied to ``Delta`` is ``V (g(x) * (Delta x))``
+    with the gates ``g(x) = 1[W_0 x > 0]`` frozen, and ``relu(W_0 x) = g(x) * (W_0 x)``, so the linearised
+    model is ``V (g(x) * (W x))``: the same network with its ReLU gates fixed at initialisation. Gradient
+    descent on it is kernel gradient descent with the network's initial Gram ``J(W_0) J(W_0)^T``, the
+    linearised dynamics of Oymak et al. 2019 (arXiv:1906.05392). Build it with :func:`linearised`.
+    """
+
+    def __init__(self, W0: torch.Tensor, V: torch.Tensor):
+        super().__init__()
+        self.W = nn.Parameter(W0.clone())
+        self.register_buffer("W0", W0.clone())
+        self.register_buffer("V", V.clone())
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """``X`` ``(P, d)`` -> outputs ``(P, K)``."""
+        gates = (X @ self.W0.T > 0).to(X.dtype)
+        return (gates * (X @ self.W.T)) @ self.V.T
+
+
+def linearised(net: TwoLayerNet) -> LinearisedTwoLayerNet:
+    """The linearisation of ``net`` at its current weights, as a trainable module (a copy)."""
+    if not isinstance(net, TwoLayerNet):
+        raise ArgumentTypeError(f"net must be a TwoLayerNet, got {type(net).__name__}")
+    return LinearisedTwoLayerNet(net.W.detach(), net.V.detach())
 
 
 def three_layer_net(

@@ -28,6 +28,8 @@ def _sizes():
         deep_width=8,
         deep_steps=6,
         train_centred=False,
+        corruption_draws=3,
+        heldout_draws=2,
     )
 
 

@@ -76,6 +76,10 @@ CASES |= {
     N + "torch_generator": Case(valid=lambda rng: {"rng": rng}),
     N + "two_layer_net": _sizes_case(),
     N + "three_layer_net": _sizes_case(),
+    N + "linearised": Case(
+        valid=lambda rng: {"net": _net(rng)},
+        domain={"net": [None, torch.nn.Linear(2, 2), np.ones((2, 2))]},
+    ),
     N + "train_gd": Case(
         valid=_train_gd_valid,
         domain={
@@ -245,6 +249,8 @@ CASES |= {
 EXEMPT = {
     N + "TwoLayerNet": "built by two_layer_net (which has a case), never by readers directly",
     N + "ThreeLayerNet": "built by three_layer_net (which has a case), never by readers directly",
+    N
+    + "LinearisedTwoLayerNet": "built by linearised (which has a case), never by readers directly",
     N + "TrainRecord": "a result record returned by train_gd, not built by readers",
     J + "Spectrum": "a result record returned by top_singular, not built by readers",
     DS + "Digits": "a result record returned by load_digits_data, not built by readers",

@@ -183,6 +183,22 @@ CASES |= {
             ],
             "rho": [-0.1, 1.5],
             "num_classes": [1, 0],
+            "exact_count": ["yes", 1],
+        },
+    ),
+    JS + "expected_gram": Case(
+        valid=lambda rng: {"X1": np.eye(3)[:2] + 0.5, "X2": np.eye(3) + 0.1},
+        domain={
+            "X1": [np.zeros((2, 3)), np.ones(3), np.ones((2, 4)), np.full((2, 3), np.nan)],
+            "X2": [np.zeros((2, 3)), np.ones((2, 4))],
+        },
+    ),
+    JS + "expected_label_energy": Case(
+        valid=lambda rng: {"Sigma": np.eye(6) + 0.1, "labels": _LABELS, "num_classes": 3},
+        domain={
+            "Sigma": [np.eye(5), np.ones(6), np.full((6, 6), np.nan)],
+            "labels": [np.array([0, 1, 3, 0, 1, 2]), _LABELS + 0.5, np.zeros(0, dtype=int)],
+            "num_classes": [1, 0],
         },
     ),
     JS + "fit_time": Case(

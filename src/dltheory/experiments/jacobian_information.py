@@ -476,7 +476,8 @@ class HeldoutResult:
 
 
 def run_heldout_alignment(problem: Problem, dynamics: DynamicsResult) -> HeldoutResult:
-    """Held-out alignment at the initial vs the trained weights (trains the three-layer network)."""
+    """Held-out alignment at the initial vs the trained weights, both networks trained on the clean
+    labels for ``sizes.deep_steps`` steps at ``eta = 1/lambda_1^2`` of their own ``J(W_0)``."""
     _check("problem", problem, Problem)
     _check("dynamics", dynamics, DynamicsResult)
     setup, sizes, data = problem.setup, problem.sizes, problem.data
@@ -486,8 +487,11 @@ def run_heldout_alignment(problem: Problem, dynamics: DynamicsResult) -> Heldout
         return label_energy(_top(setup, net64, X_h, sizes.rank, frobenius=False).U, y_h)
 
     _, deep_T = _train(problem, problem.deep0, data, problem.labels, sizes.deep_steps, "deep")
+    two_T = dynamics.trained_clean  # both networks get the same number of steps
+    if sizes.deep_steps != sizes.steps:
+        _, two_T = _train(problem, problem.net0, data, problem.labels, sizes.deep_steps, "two")
     measured = [
-        [energy(problem.net0), energy(dynamics.trained_clean)],
+        [energy(problem.net0), energy(two_T)],
         [energy(problem.deep0), energy(deep_T)],
     ]
     grid = Grid({"net": ["two-layer", "three-layer"], "weights": ["initial", "trained"]}, 1)

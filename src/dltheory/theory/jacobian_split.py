@@ -42,6 +42,8 @@ __all__ = [
     "distance_bound",
     "bias_term",
     "variance_shape",
+    "expected_gram",
+    "expected_label_energy",
 ]
 
 
@@ -153,7 +155,9 @@ def _check_labels(labels, num_classes: int) -> np.ndarray:
     return arr
 
 
-def predicted_label_energy(U, labels, rho: float, num_classes: int) -> np.ndarray:
+def predicted_label_energy(
+    U, labels, rho: float, num_classes: int, *, exact_count: bool = False
+) -> np.ndarray:
     """Expected label energy ``E_rho(r) = E ||U_r^T y_rho||^2 / n`` under random corruption.
 
     Corruption model of chapter 5: each label stays with probability ``1 - rho`` and otherwise moves to
@@ -163,14 +167,20 @@ def predicted_label_energy(U, labels, rho: float, num_classes: int) -> np.ndarra
 
     ``E ||U_r^T y_rho||^2 = ||U_r^T mu||^2 + sum_i [sum_c mu_ic ||U_{c i}||^2 - ||sum_c mu_ic U_{c i}||^2]``
 
-    where ``U_{c i}`` is row ``c n + i`` of ``U_r``. Samples are treated as independent; corrupting
-    *exactly* ``rho n`` of them adds ``O(1/n)`` correlations, which this neglects.
+    where ``U_{c i}`` is row ``c n + i`` of ``U_r``. By default samples are corrupted independently.
+    With ``exact_count``, exactly ``m = rho n`` of them are (a uniformly random subset, as
+    :func:`dltheory.datasets.corrupt_labels` does): the flags ``z_i`` then have
+    ``Cov(z_i, z_j) = -rho (1 - rho) / (n - 1)`` for ``i != j``, and with ``y_i = e_{c_i} + z_i (u_i - e_{c_i})``
+    the labels of two samples covary as ``Cov(z_i, z_j) d_i d_j^T``, ``d_i = E u_i - e_{c_i}``, which adds
+    (our derivation) ``-rho (1 - rho)/(n - 1) [ (sum_i a_i)^2 - sum_i a_i^2 ]`` per direction, with
+    ``a_i = sum_c d_ic U_{c i}``. ``rho n`` must then be a whole number.
 
     Args:
         U: ``(K n, R)`` orthonormal left singular vectors, class-major rows, in descending order.
         labels: ``(n,)`` true classes, integers in ``[0, K)``.
         rho: corruption fraction in ``[0, 1]``.
         num_classes: ``K``.
+        exact_count: corrupt exactly ``rho n`` samples instead of each independently.
 
     Returns:
         ``(R,)`` with entry ``r - 1`` the expected ``E_rho(r)``; ``||y_rho||^2 = n`` always.
@@ -189,6 +199,14 @@ def predicted_label_energy(U, labels, rho: float, num_classes: int) -> np.ndarra
     diag_part = np.einsum("ic,cir->r", mu, Uc**2)
     cross = np.einsum("ic,cir->ir", mu, Uc)
     var_part = diag_part - np.sum(cross**2, axis=0)
+    if not isinstance(exact_count, bool):
+        raise ArgumentTypeError(f"exact_count must be a bool, got {exact_count!r}")
+    if exact_count:
+        if abs(rho * n - round(rho * n)) > 1e-9 * n:
+            raise ValueError(f"exact_count needs rho n to be a whole number, got rho n = {rho * n}")
+        d = (1.0 - np.eye(K)[labels]) / (K - 1) - np.eye(K)[labels]  # (n, K): E u_i - e_{c_i}
+        a = np.einsum("ic,cir->ir", d, Uc)
+        var_part = var_part - rho * (1 - rho) / (n - 1) * (a.sum(0) ** 2 - np.sum(a**2, axis=0))
     return np.cumsum(mean_part + var_part) / n
 
 
@@ -254,3 +272,68 @@ def variance_shape(alpha, n: int, gamma: float = 1.0) -> np.ndarray:
     if np.any(alpha <= 0):
         raise ValueError("alpha must be > 0")
     return check_positive("gamma", gamma) / (alpha * np.sqrt(check_int("n", n)))
+
+
+def expected_gram(X1, X2=None) -> np.ndarray:
+    """Single-output block of the expected Gram ``E_{W_0}[J J^T]`` of chapter 5's two-layer network.
+
+    For ``f(x) = V relu(W x)`` with ``W_ij ~ N(0, 1)`` and readout entries ``+-1/sqrt(k)`` independent
+    of ``W``, row ``(c, i)`` of ``J`` in the block of unit ``l`` is ``V_cl 1[w_l.x_i > 0] x_i``, so
+
+    ``E[J J^T]_{(c,i),(c',j)} = delta_cc' (x_i . x_j) P(w.x_i > 0, w.x_j > 0)
+    = delta_cc' (x_i . x_j) (pi - theta_ij) / (2 pi)``
+
+    with ``theta_ij`` the angle between ``x_i`` and ``x_j`` (the arc-cosine kernel of order 0 times the
+    linear kernel): the multiclass NTK is ``I_K (x) Sigma``, whatever the width (the doubled
+    initialisation repeats units, which leaves the expectation unchanged). This is the expected kernel
+    over initialisations of Oymak et al. 2019 (arXiv:1906.05392), here in closed form.
+
+    Args:
+        X1: ``(n1, d)`` inputs, no zero rows.
+        X2: ``(n2, d)`` inputs (default ``X1``).
+
+    Returns:
+        ``Sigma``, ``(n1, n2)``.
+    """
+    X1 = as_float_array("X1", X1, ndim=2)
+    X2 = X1 if X2 is None else as_float_array("X2", X2, ndim=2)
+    if X1.shape[1] != X2.shape[1]:
+        raise ValueError(f"X1 {X1.shape} and X2 {X2.shape} must have the same number of columns")
+    n1, n2 = np.linalg.norm(X1, axis=1), np.linalg.norm(X2, axis=1)
+    for name, norms in (("X1", n1), ("X2", n2)):
+        if np.any(norms == 0):
+            raise ValueError(
+                f"{name} must have non-zero rows (the angle to a zero input is undefined)"
+            )
+    G = X1 @ X2.T
+    cos = np.clip(G / np.outer(n1, n2), -1.0, 1.0)
+    return G * (np.pi - np.arccos(cos)) / (2 * np.pi)
+
+
+def expected_label_energy(Sigma, labels, num_classes: int):
+    """Label-energy profile ``E(r)`` and Jacobian energy under the expected Gram ``I_K (x) Sigma``.
+
+    The eigenvalues of ``I_K (x) Sigma`` are those of ``Sigma`` each repeated ``K`` times, with
+    eigenvectors ``e_c (x) v_s``; a one-hot label vector has energy ``sum_c (v_s . y_c)^2`` on the ``K``
+    copies of ``v_s``. So ``E(K m)``, the fraction of ``||y||^2`` on the top ``m`` eigenvalues of
+    ``Sigma`` (all their copies), is exact; between multiples of ``K`` the degenerate copies have no
+    order, and only multiples of ``K`` are returned.
+
+    Args:
+        Sigma: ``(n, n)`` symmetric positive semi-definite (:func:`expected_gram`).
+        labels: ``(n,)`` classes in ``[0, K)``.
+        num_classes: ``K``.
+
+    Returns:
+        ``(energy, jacobian)``, each ``(n,)``: entry ``m - 1`` is ``E(K m)``, and the fraction of
+        ``E||J||_F^2 = K tr(Sigma)`` in the top ``K m`` singular values (squared).
+    """
+    K = check_int("num_classes", num_classes, minimum=2)
+    labels = _check_labels(labels, K)
+    S = as_float_array("Sigma", Sigma, ndim=2)
+    if S.shape != (labels.size, labels.size):
+        raise ValueError(f"Sigma must be (n, n) = {(labels.size,) * 2}, got {S.shape}")
+    w, V = np.linalg.eigh((S + S.T) / 2)
+    w, V = np.clip(w[::-1], 0.0, None), V[:, ::-1]
+    energy = np.sum((V.T @ np.eye(K)[labels]) ** 2, axis=1)
+    return np.cumsum(energy) / labels.size, np.cumsum(w) / np.sum(w)

@@ -1,0 +1,125 @@
+"""Chapter 5's width sweep at tiny sizes: shapes, determinism, the pairing and the closed forms."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from dltheory import datasets as ds
+from dltheory.config import get_scale
+from dltheory.experiments import jacobian_information as ji
+from dltheory.experiments import jacobian_width as jw
+from dltheory.theory import jacobian_split as js
+
+SIZES = dataclasses.replace(
+    get_scale("ci").jacobian,
+    per_class=5,  # n = 50, K n = 500
+    width=16,
+    rank=10,
+    widths=(8, 16, 32),
+    width_seeds=2,
+    width_steps=30,
+)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return ji.draw_problem(ji.SETUP, SIZES, rng=np.random.default_rng(3))
+
+
+@pytest.fixture(scope="module")
+def result(problem):
+    return jw.run_width_sweep(problem, rng=np.random.default_rng(5))
+
+
+def test_shapes_and_start(result):
+    n_w, n_s = len(SIZES.widths), SIZES.width_seeds
+    assert result.grid.shape == (n_w, n_s)
+    assert result.steps[0] == 0 and result.steps[-1] == SIZES.width_steps
+    for name in ("loss", "mse", "error", "distance"):
+        assert result.curves[name].shape == (2, n_w, n_s, result.steps.size)
+        assert result.stop[name].shape == (2, n_w, n_s)
+    assert result.spectra["energy"].shape == (n_w, n_s, SIZES.rank // ji.K)
+    # f(W_0) = 0 for both models: the same start, zero distance, loss 0.5 ||y||^2 = n / 2
+    n = SIZES.per_class * ji.K
+    np.testing.assert_allclose(result.curves["loss"][..., 0], n / 2, rtol=1e-6)
+    np.testing.assert_allclose(result.curves["distance"][..., 0], 0.0)
+    np.testing.assert_allclose(result.kernel["curves"]["loss"][0], n / 2)
+    lam = result.spectra
+    np.testing.assert_array_equal(lam["t_stop"], np.round((lam["lam1"] / lam["lam_r"]) ** 2))
+    assert np.all(np.diff(result.curves["loss"], axis=-1) < 0)  # eta = 1/lambda_1^2 is stable
+
+
+def test_deterministic(problem, result):
+    again = jw.run_width_sweep(problem, rng=np.random.default_rng(5))
+    for name in result.stop:
+        np.testing.assert_array_equal(again.stop[name], result.stop[name])
+    np.testing.assert_array_equal(again.spectra["energy"], result.spectra["energy"])
+
+
+def test_kernel_closed_form_matches_iteration(problem, result):
+    data = problem.data
+    Sigma = js.expected_gram(data.X_train)
+    Sigma_t = js.expected_gram(data.X_test, data.X_train)
+    Y = ds.one_hot(data.labels_train, ji.K)
+    lr = result.kernel["lr"]
+    assert lr == pytest.approx(1 / np.linalg.eigvalsh(Sigma)[-1])
+    f, alpha = np.zeros_like(Y), np.zeros_like(Y)  # train outputs; f = Sigma alpha
+    for t in range(SIZES.width_steps + 1):
+        if t in result.steps:
+            i = int(np.flatnonzero(result.steps == t)[0])
+            out_t = Sigma_t @ alpha
+            mse = 0.5 * np.sum((out_t - ds.one_hot(data.labels_test, ji.K)) ** 2) / len(out_t)
+            assert result.kernel["curves"]["loss"][i] == pytest.approx(
+                0.5 * np.sum((f - Y) ** 2), rel=1e-8
+            )
+            assert result.kernel["curves"]["mse"][i] == pytest.approx(mse, rel=1e-8)
+            dist = np.sqrt(max(np.sum(alpha * (Sigma @ alpha)), 0.0))
+            assert result.kernel["curves"]["distance"][i] == pytest.approx(dist, rel=1e-6, abs=1e-9)
+        alpha -= lr * (f - Y)
+        f = Sigma @ alpha
+    energy, top = js.expected_label_energy(Sigma, data.labels_train, ji.K)
+    np.testing.assert_allclose(result.kernel["energy"], energy[: SIZES.rank // ji.K])
+    assert result.kernel["top10"] == pytest.approx(top[0])
+
+
+def test_claims_and_fits(result):
+    for name in ("mse", "distance"):
+        c = result.claim(name)
+        p = result.paired(name)
+        assert c["width"] in SIZES.widths and c["n"] == SIZES.width_seeds
+        assert c["tol"] == pytest.approx(3 * c["se"] + c["bias"])
+        assert np.max(np.abs(p["diff"] / p["predicted"])) == pytest.approx(
+            abs(c["diff"] / c["predicted"])
+        )
+        assert result.claim(name, min_width=32)["width"] == 32
+    with pytest.raises(ValueError, match="min_width"):
+        result.claim("mse", min_width=64)
+    # the weighted fit recovers an exact a + b/k, with chi2 = 0
+    k = SIZES.widths
+    exact = 0.5 + 2.0 / np.array(k, float)
+    noise = np.array([[-1e-3, 1e-3]] * len(k))
+    fake = dataclasses.replace(result, spectra=result.spectra | {"top10": exact[:, None] + noise})
+    f = fake.fit("top10")
+    assert f["a"] == pytest.approx(0.5) and f["b"] == pytest.approx(2.0)
+    assert f["chi2"] == pytest.approx(0.0, abs=1e-12)
+    glue = result.glue()
+    assert all(key.startswith("w_") for key in glue)
+
+
+def test_rejects_bad_arguments(problem):
+    with pytest.raises(TypeError, match="problem"):
+        jw.run_width_sweep(problem.data, rng=np.random.default_rng(0))
+    bad = dataclasses.replace(problem, sizes=dataclasses.replace(SIZES, rank=15))
+    with pytest.raises(ValueError, match="rank"):
+        jw.run_width_sweep(bad, rng=np.random.default_rng(0))
+
+
+def test_closed_form_frobenius_matches_per_sample_jacobians(problem):
+    from dltheory.jacobian import JacobianOperator
+    from dltheory.nets import two_layer_net
+
+    X = problem.data.X_train
+    net = two_layer_net(X.shape[1], 12, ji.K, rng=np.random.default_rng(1))
+    expected = JacobianOperator(net, X).frobenius_sq()
+    assert jw._frobenius_sq(net, X) == pytest.approx(expected, rel=1e-10)
