@@ -67,13 +67,15 @@ def test_strength_grows_monotonically_between_eps_and_s_hat(n_w, x, s_hat, t_rel
 
 @given(st.integers(2, 8), st.floats(-6.0, -1.0), s_hats, st.floats(0.05, 0.95))
 def test_solution_satisfies_the_ode(n_w, x, s_hat, frac):
-    # Central differences of s(t) against the right-hand side, at the time s reaches frac s_hat
-    # (eps >= 1e-6 s_hat keeps the condition number of s(t), and so its rounding, small).
+    # Central differences of s(t) against the right-hand side, at the time s reaches a point a
+    # fraction frac of the way from eps to s_hat (the inverse is defined only strictly between them;
+    # eps >= 1e-6 s_hat keeps the condition number of s(t), and so its rounding, small).
     eps = s_hat * 10.0**x
+    s = eps + frac * (s_hat - eps)
     tau = 1.0
-    t = float(predicted_time_to_strength(frac * s_hat, s_hat, eps=eps, tau=tau, n_weights=n_w))
-    rhs = float(mode_ode_rhs(frac * s_hat, s_hat, tau=tau, n_weights=n_w))
-    h = 1e-4 * frac * s_hat / rhs  # a step over which s changes by 1e-4 of itself
+    t = float(predicted_time_to_strength(s, s_hat, eps=eps, tau=tau, n_weights=n_w))
+    rhs = float(mode_ode_rhs(s, s_hat, tau=tau, n_weights=n_w))
+    h = 1e-4 * s / rhs  # a step over which s changes by 1e-4 of itself
     s_p, s_m = predicted_mode_strength(
         np.array([t + h, t - h]), s_hat, eps=eps, tau=tau, n_weights=n_w
     )
