@@ -54,8 +54,10 @@ def _spectrum(problem: Problem, net: TwoLayerNet) -> Spectrum:
     return Spectrum(spec.s, spec.U, _frobenius_sq(net, X))
 
 
-def _measure(model, W0, data: ds.Digits, Y) -> tuple[float, float, float, float]:
-    """Train loss, test MSE ``0.5 ||f - Y||^2 / n_test``, test error and ``||W - W_0||_F``."""
+def _measure(model, W0, data: ds.Digits, Y, U) -> tuple[float, ...]:
+    """Train loss, test MSE ``0.5 ||f - Y||^2 / n_test``, test error, ``||W - W_0||_F`` and the
+    residual's norms in the information space (spanned by the columns of ``U``) and the nuisance
+    space, each over its value at ``f = 0``."""
     with torch.no_grad():
         X, Xt = (torch.as_tensor(a, dtype=W0.dtype) for a in (data.X_train, data.X_test))
         out, out_t = model(X).numpy(), model(Xt).numpy()
@@ -64,18 +66,22 @@ def _measure(model, W0, data: ds.Digits, Y) -> tuple[float, float, float, float]
     loss = 0.5 * float(np.sum((out - Y) ** 2))
     mse = 0.5 * float(np.sum((out_t - Yt) ** 2)) / Yt.shape[0]
     err = float(np.mean(out_t.argmax(1) != data.labels_test))
-    return loss, mse, err, dist
+    r, y = ds.stack_classes(out - Y), ds.stack_classes(Y)
+    inside, inside0 = np.linalg.norm(U.T @ r), np.linalg.norm(U.T @ y)
+    info = inside / inside0
+    nuisance = np.sqrt(max(r @ r - inside**2, 0.0) / (y @ y - inside0**2))
+    return loss, mse, err, dist, info, nuisance
 
 
-def _train(model, data: ds.Digits, lr: float, marks: np.ndarray) -> np.ndarray:
-    """Full-batch GD (:func:`~dltheory.nets.train_gd`), measured at each of ``marks``: ``(T, 4)``."""
+def _train(model, data: ds.Digits, lr: float, marks: np.ndarray, U) -> np.ndarray:
+    """Full-batch GD (:func:`~dltheory.nets.train_gd`), measured at each of ``marks``: ``(T, 6)``."""
     Y = ds.one_hot(data.labels_train, K)
     W0 = model.W.detach().clone()
-    rows, prev = [_measure(model, W0, data, Y)], 0
+    rows, prev = [_measure(model, W0, data, Y, U)], 0
     for step in marks[1:]:
         gap = int(step - prev)
         train_gd(model, data.X_train, Y, lr=lr, steps=gap, record_steps=[gap], progress=False)
-        rows.append(_measure(model, W0, data, Y))
+        rows.append(_measure(model, W0, data, Y, U))
         prev = step
     return np.array(rows)
 
@@ -100,7 +106,7 @@ def _kernel_gd(problem: Problem) -> dict:
     A = js.expected_gram(data.X_test, data.X_train) @ V
     pos = w > w[0] * 1e-12
 
-    def at(t: int) -> tuple[float, float, float, float]:
+    def at(t: int) -> tuple[float, ...]:
         with np.errstate(divide="ignore"):  # q = 0 at s = 1: log q = -inf, q^t = 0 for t >= 1
             fitted = -np.expm1(t * np.log1p(-lr * w)) if t else np.zeros_like(w)  # 1 - q^t
         phi = np.where(pos, fitted / np.where(pos, w, 1.0), lr * t)
@@ -109,7 +115,10 @@ def _kernel_gd(problem: Problem) -> dict:
         mse = 0.5 * float(np.sum((out_t - Yt) ** 2)) / Yt.shape[0]
         err = float(np.mean(out_t.argmax(1) != data.labels_test))
         dist = float(np.sqrt(np.sum(np.where(pos, fitted * phi, 0.0) * np.sum(C**2, 1))))
-        return loss, mse, err, dist
+        left = ((1 - fitted)[:, None] * C) ** 2  # the residual's energy along each v_s (x) e_c
+        info = np.sqrt(left[:m_rank].sum() / (C[:m_rank] ** 2).sum())
+        nuisance = np.sqrt(left[m_rank:].sum() / (C[m_rank:] ** 2).sum())
+        return loss, mse, err, dist, float(info), float(nuisance)
 
     e_r = energy[m_rank - 1]
     n = data.labels_train.size
@@ -124,7 +133,7 @@ def _kernel_gd(problem: Problem) -> dict:
     )
 
 
-_QUANTITIES = ("loss", "mse", "error", "distance")
+_QUANTITIES = ("loss", "mse", "error", "distance", "info", "nuisance")
 
 
 @dataclass(frozen=True)
@@ -135,8 +144,10 @@ class WidthSweepResult:
         grid: ``{"width": sizes.widths}`` times ``sizes.width_seeds`` initialisations.
         steps: ``(T,)`` the log-spaced steps of the curves.
         curves: ``"loss"``, ``"mse"`` (test), ``"error"`` (test), ``"distance"``
-            (``||W_t - W_0||_F``) -> ``(2, n_widths, n_seeds, T)``, axis 0 :data:`MODELS`.
-        stop: the same four at each run's own ``T_stop`` -> ``(2, n_widths, n_seeds)``.
+            (``||W_t - W_0||_F``), ``"info"`` and ``"nuisance"`` (``||Pi r_t|| / ||Pi r_0||``, the
+            information space spanned by the top ``rank`` left singular vectors of each run's own
+            ``J(W_0)``) -> ``(2, n_widths, n_seeds, T)``, axis 0 :data:`MODELS`.
+        stop: the same six at each run's own ``T_stop`` -> ``(2, n_widths, n_seeds)``.
         spectra: ``"lam1"``, ``"lam_r"``, ``"t_stop"``, ``"top10"`` (energy fraction of the top
             ``K``), ``"bound"`` (the book's distance bound) -> ``(n_widths, n_seeds)``; ``"energy"``
             -> ``(n_widths, n_seeds, rank/K)``, ``E(K m)`` at ``J(W_0)``.
@@ -221,8 +232,9 @@ class WidthSweepResult:
         """Numbers the chapter's prose quotes (keys prefixed ``w_``)."""
         out = dict(rank=self.rank, n_seeds=self.grid.n_seeds, k_min=int(self.widths[0]))
         out |= dict(k_max=int(self.widths[-1]), T_inf=self.kernel["t_stop"])
-        for name in ("mse", "distance", "error"):
+        for name in ("mse", "distance", "error", "info", "nuisance"):
             p = self.paired(name)
+            out[f"{name}_lin_max"] = float(p["predicted"][-1])
             out[f"{name}_rel_min"] = float(p["diff"][0] / p["predicted"][0])
             out[f"{name}_rel_max"] = float(p["diff"][-1] / p["predicted"][-1])
             out[f"{name}_inf"] = float(self.kernel["stop"][name])
@@ -265,8 +277,8 @@ def run_width_sweep(problem: Problem, *, rng: np.random.Generator) -> WidthSweep
     grid = Grid({"width": widths}, n_seeds=n_seeds)
     steps = np.unique(np.r_[0, np.geomspace(1, sizes.width_steps, _CURVE_POINTS).astype(int)])
     y = _stacked(data.labels_train)
-    curves = np.zeros((2, grid.n_runs, steps.size, 4))
-    stop = np.zeros((2, grid.n_runs, 4))
+    curves = np.zeros((2, grid.n_runs, steps.size, len(_QUANTITIES)))
+    stop = np.zeros((2, grid.n_runs, len(_QUANTITIES)))
     spec_keys = ("lam1", "lam_r", "t_stop", "top10", "bound")
     spectra = {key: np.zeros(grid.n_runs) for key in spec_keys}
     energy = np.zeros((grid.n_runs, sizes.rank // K))
@@ -289,7 +301,7 @@ def run_width_sweep(problem: Problem, *, rng: np.random.Generator) -> WidthSweep
         marks = np.union1d(steps, [t_stop])
         net32 = copy.deepcopy(net).to(torch.float32)
         for i, model in enumerate((net32, linearised(net32))):
-            rows = _train(model, data, 1.0 / lam1**2, marks)
+            rows = _train(model, data, 1.0 / lam1**2, marks, spec.U)
             curves[i, run] = rows[np.isin(marks, steps)]
             stop[i, run] = rows[np.flatnonzero(marks == t_stop)[0]]
     th = _kernel_gd(problem)
