@@ -50,6 +50,13 @@ def check_in_range(name: str, value, lo: float, hi: float) -> float:
     return v
 
 
+def check_instance(name: str, value, kind: type):
+    """``value`` itself if it is a ``kind``; otherwise an :class:`ArgumentTypeError` naming ``name``."""
+    if not isinstance(value, kind):
+        raise ArgumentTypeError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
 def check_int(name: str, value, *, minimum: int = 1) -> int:
     """Return ``value`` as int, raising ``ValueError`` unless it is an integer >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:

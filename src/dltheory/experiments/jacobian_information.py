@@ -22,7 +22,7 @@ import numpy as np
 from torch import nn
 
 from dltheory import datasets as ds
-from dltheory._checks import ArgumentTypeError, check_in_range, check_int, check_rng
+from dltheory._checks import check_in_range, check_instance, check_int, check_rng
 from dltheory._torch import torch
 from dltheory.config import JacobianSizes
 from dltheory.experiments._grid import Grid
@@ -137,11 +137,6 @@ def _stacked(labels) -> np.ndarray:
     return ds.stack_classes(ds.one_hot(labels, K))
 
 
-def _check(name: str, value, kind: type):
-    if not isinstance(value, kind):
-        raise ArgumentTypeError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
-
-
 def draw_problem(
     setup: JacobianSetup, sizes: JacobianSizes, *, rng: np.random.Generator
 ) -> Problem:
@@ -158,8 +153,8 @@ def draw_problem(
     Returns:
         A :class:`Problem`.
     """
-    _check("setup", setup, JacobianSetup)
-    _check("sizes", sizes, JacobianSizes)
+    check_instance("setup", setup, JacobianSetup)
+    check_instance("sizes", sizes, JacobianSizes)
     check_rng(rng)
     split_rng, net_rng, noise_rng, deep_rng = rng.spawn(4)
     # The raw and the centred pixels share one split: both loads draw it from a fresh generator on
@@ -259,7 +254,7 @@ class SpectrumResult:
 
 def run_spectrum(problem: Problem) -> SpectrumResult:
     """The spectrum of ``J(W_0)`` by both routes, and the centred-pixel ablation."""
-    _check("problem", problem, Problem)
+    check_instance("problem", problem, Problem)
     setup, r, net0, X = problem.setup, problem.sizes.rank, problem.net0, problem.data.X_train
     jac0 = JacobianOperator(net0, X)
     t0 = time.perf_counter()
@@ -317,8 +312,8 @@ class LabelEnergyResult:
 
 def run_label_energy(problem: Problem, spectrum: SpectrumResult) -> LabelEnergyResult:
     """Where the labels lie: ``E(r)`` of each corruption draw beside its expectation."""
-    _check("problem", problem, Problem)
-    _check("spectrum", spectrum, SpectrumResult)
+    check_instance("problem", problem, Problem)
+    check_instance("spectrum", spectrum, SpectrumResult)
     U, labels, rhos = spectrum.dense.U, problem.labels, np.array(problem.setup.rhos)
     return LabelEnergyResult(
         grid=Grid({"rho": rhos}, n_seeds=1),
@@ -402,8 +397,8 @@ class DynamicsResult:
 
 def run_dynamics(problem: Problem, spectrum: SpectrumResult) -> DynamicsResult:
     """Train on clean and on ``rho_train``-corrupted labels, beside the linearised predictions."""
-    _check("problem", problem, Problem)
-    _check("spectrum", spectrum, SpectrumResult)
+    check_instance("problem", problem, Problem)
+    check_instance("spectrum", spectrum, SpectrumResult)
     setup, sizes, data, R = problem.setup, problem.sizes, problem.data, problem.sizes.rank
     U, lam, n, X = spectrum.dense.U, spectrum.dense.s, problem.labels.size, data.X_train
     lr = 1.0 / lam[0] ** 2  # eta of the linearised predictions, from the dense route
@@ -478,8 +473,8 @@ class HeldoutResult:
 def run_heldout_alignment(problem: Problem, dynamics: DynamicsResult) -> HeldoutResult:
     """Held-out alignment at the initial vs the trained weights, both networks trained on the clean
     labels for ``sizes.deep_steps`` steps at ``eta = 1/lambda_1^2`` of their own ``J(W_0)``."""
-    _check("problem", problem, Problem)
-    _check("dynamics", dynamics, DynamicsResult)
+    check_instance("problem", problem, Problem)
+    check_instance("dynamics", dynamics, DynamicsResult)
     setup, sizes, data = problem.setup, problem.sizes, problem.data
     X_h, y_h = data.X_test[problem.heldout], _stacked(data.labels_test[problem.heldout])
 

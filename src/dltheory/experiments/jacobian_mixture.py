@@ -21,7 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from dltheory import datasets as ds
-from dltheory._checks import ArgumentTypeError, check_in_range, check_int, check_positive, check_rng
+from dltheory._checks import (
+    check_in_range,
+    check_instance,
+    check_int,
+    check_positive,
+    check_rng,
+)
 from dltheory.config import JacobianSizes
 from dltheory.experiments._grid import seed_stats
 from dltheory.jacobian import label_energy, two_layer_gram
@@ -140,15 +146,10 @@ class MixtureData:
     labels_test: np.ndarray
 
 
-def _check(name: str, value, kind: type):
-    if not isinstance(value, kind):
-        raise ArgumentTypeError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
-
-
 def draw_mixture(setup: MixtureSetup, *, rng: np.random.Generator) -> MixtureData:
     """Draw centres (a random rotation of the fixed frame), samples at ``sigma`` and ``sigma / 2`` (the
     same noise directions) and held-out samples at ``sigma``."""
-    _check("setup", setup, MixtureSetup)
+    check_instance("setup", setup, MixtureSetup)
     check_rng(rng)
     K, C, d, m = setup.num_classes, setup.clusters_per_class, setup.dim, setup.clusters
     Q, R = np.linalg.qr(rng.standard_normal((d, K + m)))
@@ -324,8 +325,8 @@ def run_mixture(
     Returns:
         A :class:`MixtureResult`.
     """
-    _check("setup", setup, MixtureSetup)
-    _check("sizes", sizes, JacobianSizes)
+    check_instance("setup", setup, MixtureSetup)
+    check_instance("sizes", sizes, JacobianSizes)
     check_rng(rng)
     seeds = check_int("sizes.mixture_seeds", sizes.mixture_seeds, minimum=2)
     width = check_int("sizes.mixture_width", sizes.mixture_width, minimum=2)
@@ -399,8 +400,8 @@ def run_training(
 
     Each seed's stream spawns the data, then one child per width for the initialisation.
     """
-    _check("setup", setup, MixtureSetup)
-    _check("sizes", sizes, JacobianSizes)
+    check_instance("setup", setup, MixtureSetup)
+    check_instance("sizes", sizes, JacobianSizes)
     check_rng(rng)
     seeds = check_int("sizes.mixture_seeds", sizes.mixture_seeds, minimum=2)
     K, widths = setup.num_classes, setup.train_widths

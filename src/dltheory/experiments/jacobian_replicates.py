@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dltheory import datasets as ds
-from dltheory._checks import ArgumentTypeError, check_rng
+from dltheory._checks import check_instance, check_rng
 from dltheory._torch import torch
 from dltheory.experiments._grid import Grid, seed_stats
 from dltheory.experiments.jacobian_information import K, Problem, SpectrumResult, _stacked, _top
@@ -36,11 +36,6 @@ __all__ = [
 
 SWEEP_RHOS = (0.1, 0.25, 0.5, 0.75, 0.9, 1.0)  # corruption levels of the sweep
 SWEEP_RANKS = (20, 50, 100, 200, 400, 1000, 2000)  # cutoff ranks r at which E(r) is compared
-
-
-def _check(name: str, value, kind: type):
-    if not isinstance(value, kind):
-        raise ArgumentTypeError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
 
 
 def _worst(predicted, mean, se) -> dict:
@@ -125,8 +120,8 @@ def run_corruption_sweep(
         spectrum: the dense spectrum of ``J(W_0)`` (all left singular vectors).
         rng: the corruption draws.
     """
-    _check("problem", problem, Problem)
-    _check("spectrum", spectrum, SpectrumResult)
+    check_instance("problem", problem, Problem)
+    check_instance("spectrum", spectrum, SpectrumResult)
     check_rng(rng)
     sizes, data, labels = problem.sizes, problem.data, problem.labels
     U, lam, n = spectrum.dense.U, spectrum.dense.s, labels.size
@@ -193,8 +188,8 @@ def run_heldout_energy(
     Each set takes ``sizes.per_class`` test images per class, without overlap between sets, and its own
     initialisation at the chapter's width.
     """
-    _check("problem", problem, Problem)
-    _check("spectrum", spectrum, SpectrumResult)
+    check_instance("problem", problem, Problem)
+    check_instance("spectrum", spectrum, SpectrumResult)
     check_rng(rng)
     sizes, data = problem.sizes, problem.data
     pool = np.arange(data.labels_test.size)

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from dltheory import datasets as ds
-from dltheory._checks import ArgumentTypeError, check_int, check_rng
+from dltheory._checks import check_instance, check_int, check_rng
 from dltheory._torch import torch
 from dltheory.experiments._grid import Grid, seed_stats
 from dltheory.experiments.jacobian_information import K, Problem, _stacked
+from dltheory.experiments.jacobian_replicates import _stop_step
 from dltheory.jacobian import JacobianOperator, Spectrum, label_energy, top_singular
 from dltheory.nets import TwoLayerNet, linearised, train_gd, two_layer_net
 from dltheory.theory import jacobian_split as js
@@ -50,8 +51,8 @@ def _spectrum(problem: Problem, net: TwoLayerNet) -> Spectrum:
     X = problem.data.X_train
     jac = JacobianOperator(net, X)
     rng = problem.setup.arpack_rng()
-    spec = top_singular(jac, problem.sizes.rank, frobenius=False, rng=rng)
-    return Spectrum(spec.s, spec.U, _frobenius_sq(net, X))
+    top = top_singular(jac, problem.sizes.rank, frobenius=False, rng=rng)
+    return Spectrum(top.s, top.U, _frobenius_sq(net, X))
 
 
 def _measure(model, W0, data: ds.Digits, Y, U) -> tuple[float, ...]:
@@ -267,8 +268,7 @@ def run_width_sweep(problem: Problem, *, rng: np.random.Generator) -> WidthSweep
     Returns:
         A :class:`WidthSweepResult`.
     """
-    if not isinstance(problem, Problem):
-        raise ArgumentTypeError(f"problem must be a Problem, got {type(problem).__name__}")
+    check_instance("problem", problem, Problem)
     check_rng(rng)
     sizes, data = problem.sizes, problem.data
     if sizes.rank % K or sizes.rank >= K * data.labels_train.size:
@@ -279,29 +279,29 @@ def run_width_sweep(problem: Problem, *, rng: np.random.Generator) -> WidthSweep
     y = _stacked(data.labels_train)
     curves = np.zeros((2, grid.n_runs, steps.size, len(_QUANTITIES)))
     stop = np.zeros((2, grid.n_runs, len(_QUANTITIES)))
-    spec_keys = ("lam1", "lam_r", "t_stop", "top10", "bound")
-    spectra = {key: np.zeros(grid.n_runs) for key in spec_keys}
+    stat_keys = ("lam1", "lam_r", "t_stop", "top10", "bound")
+    spectra = {key: np.zeros(grid.n_runs) for key in stat_keys}
     energy = np.zeros((grid.n_runs, sizes.rank // K))
     for run, (k, child) in enumerate(
         zip(grid.per_run("width"), rng.spawn(grid.n_runs), strict=True)
     ):
         net = two_layer_net(d, int(k), K, rng=child)
-        spec = _spectrum(problem, net)
-        lam1, lam_r = spec.s[0], spec.s[-1]
-        t_stop = int(round((lam1 / lam_r) ** 2))
-        e_r = label_energy(spec.U, y)
+        top = _spectrum(problem, net)
+        lam1, lam_r = top.s[0], top.s[-1]
+        t_stop = _stop_step(top.s, top.s.size)
+        e_r = label_energy(top.U, y)
         energy[run] = e_r[K - 1 :: K]
         bound = js.distance_bound(
-            np.linalg.norm(spec.U.T @ y), np.sqrt(y @ y - y @ y * e_r[-1]), lam_r
+            np.linalg.norm(top.U.T @ y), np.sqrt(y @ y - y @ y * e_r[-1]), lam_r
         )
         for key, v in zip(
-            spec_keys, (lam1, lam_r, t_stop, spec.energy_fraction(K), bound), strict=True
+            stat_keys, (lam1, lam_r, t_stop, top.energy_fraction(K), bound), strict=True
         ):
             spectra[key][run] = v
         marks = np.union1d(steps, [t_stop])
         net32 = copy.deepcopy(net).to(torch.float32)
         for i, model in enumerate((net32, linearised(net32))):
-            rows = _train(model, data, 1.0 / lam1**2, marks, spec.U)
+            rows = _train(model, data, 1.0 / lam1**2, marks, top.U)
             curves[i, run] = rows[np.isin(marks, steps)]
             stop[i, run] = rows[np.flatnonzero(marks == t_stop)[0]]
     th = _kernel_gd(problem)
