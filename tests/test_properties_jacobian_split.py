@@ -2,6 +2,7 @@
 arXiv:1906.05392): the linearised decay, the split residual, the label-energy profiles, the bound shapes."""
 
 import numpy as np
+import pytest
 from conftest import EXACT
 from hypothesis import given
 from hypothesis import strategies as st
@@ -69,7 +70,8 @@ def test_random_baseline_is_the_fraction_of_dimensions(dim, data):
     b = random_baseline(r, dim)
     np.testing.assert_allclose(b, r / dim, rtol=EXACT)
     assert np.all((b >= 0) & (b <= 1))
-    assert random_baseline(dim, dim) == 1.0 and random_baseline(0, dim) == 0.0
+    assert random_baseline(dim, dim) == pytest.approx(1.0, rel=EXACT)
+    assert random_baseline(0, dim) == pytest.approx(0.0, abs=EXACT)
 
 
 @given(st.integers(2, 8), st.lists(st.integers(0, 7), min_size=1, max_size=60))
