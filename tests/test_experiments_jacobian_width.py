@@ -134,3 +134,24 @@ def test_closed_form_frobenius_matches_per_sample_jacobians(problem):
     net = two_layer_net(X.shape[1], 12, ji.K, rng=np.random.default_rng(1))
     expected = JacobianOperator(net, X).frobenius_sq()
     assert jw._frobenius_sq(net, X) == pytest.approx(expected, rel=1e-10)
+
+
+def test_departure_fit_recovers_a_planted_line(result):
+    """The departure fit returns the intercept of a + b/sqrt(k) planted in the curves, and refuses an
+    unrecorded step or an unknown quantity."""
+    step = int(result.steps[3])
+    j = int(np.flatnonzero(result.steps == step)[0])
+    k = result.widths.astype(float)[:, None]
+    curves = {q: v.copy() for q, v in result.curves.items()}
+    lin = curves["nuisance"][1][..., j]
+    scatter = 0.01 * np.array([[1.0, -1.0]])  # zero mean at each width: orthogonal to the line
+    curves["nuisance"][0][..., j] = lin * (1.0 + 0.02 + 0.3 / np.sqrt(k) + scatter)
+    planted = dataclasses.replace(result, curves=curves)
+    d = planted.departure("nuisance", step)
+    assert d["a"] == pytest.approx(0.02, abs=1e-9)
+    assert d["b"] == pytest.approx(0.3, abs=1e-9)
+    assert d["step"] == step and d["n"] == SIZES.width_seeds
+    with pytest.raises(ValueError, match="not recorded"):
+        result.departure("nuisance", SIZES.width_steps + 1)
+    with pytest.raises(ValueError, match="name"):
+        result.departure("accuracy", step)

@@ -137,6 +137,24 @@ def _kernel_gd(problem: Problem) -> dict:
 _QUANTITIES = ("loss", "mse", "error", "distance", "info", "nuisance")
 
 
+def _line_fit(x: np.ndarray, widths: np.ndarray, power: float) -> dict:
+    """Least squares of ``x`` (``(n_widths, n_seeds)``) as ``a + b / k^power``, every draw weighted
+    equally; ``se_a`` from the residual scatter, ``chi2`` of the line against the width means with the
+    pooled within-width variance (``dof = n_widths - 2``)."""
+    mean, se, n = seed_stats(x)
+    k = np.repeat(widths.astype(float), n)
+    design = np.stack([np.ones_like(k), k**-power], axis=1)
+    coef, *_ = np.linalg.lstsq(design, x.ravel(), rcond=None)
+    resid = x.ravel() - design @ coef
+    cov = np.linalg.inv(design.T @ design) * (resid @ resid) / (resid.size - 2)
+    line = coef[0] + coef[1] * widths.astype(float) ** -power
+    chi2 = float(np.sum((mean - line) ** 2 / np.mean(se**2)))
+    return dict(
+        a=float(coef[0]), b=float(coef[1]), se_a=float(np.sqrt(cov[0, 0])), chi2=chi2,
+        dof=mean.size - 2, mean=mean, se=se, n=n, power=power,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class WidthSweepResult:
     """Networks of several widths beside their linearisations and the expected kernel.
@@ -215,19 +233,24 @@ class WidthSweepResult:
         if r is not None and (r % K or not 0 <= m < self.kernel["energy"].size):
             raise ValueError(f"r must be a multiple of {K} up to {K * self.kernel['energy'].size}")
         x = self.spectra[name][..., m] if name == "energy" else self.spectra[name]
-        mean, se, n = seed_stats(x)
-        k = np.repeat(self.widths.astype(float), n)
-        design = np.stack([np.ones_like(k), k**-power], axis=1)
-        coef, *_ = np.linalg.lstsq(design, x.ravel(), rcond=None)
-        resid = x.ravel() - design @ coef
-        cov = np.linalg.inv(design.T @ design) * (resid @ resid) / (resid.size - 2)
-        line = coef[0] + coef[1] * self.widths.astype(float) ** -power
-        chi2 = float(np.sum((mean - line) ** 2 / np.mean(se**2)))
         theory = self.kernel["energy"][m] if name == "energy" else self.kernel["top10"]
-        return dict(
-            a=float(coef[0]), b=float(coef[1]), se_a=float(np.sqrt(cov[0, 0])), chi2=chi2,
-            dof=mean.size - 2, mean=mean, se=se, n=n, theory=float(theory), power=power,
-        )  # fmt: skip
+        return _line_fit(x, self.widths, power) | dict(theory=float(theory))
+
+    def departure(self, name: str, step: int, power: float = 0.5) -> dict:
+        """Least squares of the relative departure ``network / linearisation - 1`` of ``name`` at the
+        recorded ``step``, over every (width, seed), as ``a + b / k^power`` (as :meth:`fit`).
+
+        The linearisation is exact as ``k -> infinity``, so the theory predicts ``a = 0``; the
+        default ``power = 0.5`` is the rate at which the Jacobian of a width-``k`` network moves in a
+        fixed number of steps (its weights move by ``O(1)`` in norm, each unit by ``O(1/sqrt k)``).
+        """
+        if name not in self.curves:
+            raise ValueError(f"name must be one of {sorted(self.curves)}, got {name!r}")
+        hit = np.flatnonzero(self.steps == step)
+        if hit.size == 0:
+            raise ValueError(f"step {step} was not recorded; recorded: {self.steps.tolist()}")
+        net, lin = self.curves[name][..., hit[0]]
+        return _line_fit(net / lin - 1.0, self.widths, power) | dict(step=int(step))
 
     def glue(self) -> dict:
         """Numbers the chapter's prose quotes (keys prefixed ``w_``)."""
@@ -275,7 +298,9 @@ def run_width_sweep(problem: Problem, *, rng: np.random.Generator) -> WidthSweep
         raise ValueError(f"sizes.rank must be a multiple of K = {K} below K n, got {sizes.rank}")
     widths, n_seeds, d = np.array(sizes.widths), sizes.width_seeds, data.X_train.shape[1]
     grid = Grid({"width": widths}, n_seeds=n_seeds)
-    steps = np.unique(np.r_[0, np.geomspace(1, sizes.width_steps, _CURVE_POINTS).astype(int)])
+    log_steps = np.geomspace(1, sizes.width_steps, _CURVE_POINTS).astype(int)
+    extra = [problem.setup.fit_step] if problem.setup.fit_step <= sizes.width_steps else []
+    steps = np.unique(np.r_[0, log_steps, extra])  # the chapter's residual step, when in range
     y = _stacked(data.labels_train)
     curves = np.zeros((2, grid.n_runs, steps.size, len(_QUANTITIES)))
     stop = np.zeros((2, grid.n_runs, len(_QUANTITIES)))
