@@ -251,6 +251,10 @@ class KernelTransferSizes:
             experiment.
         poly_targets: target data sets per source network and alignment in that experiment.
         poly_steps: gradient steps of the source networks there (time step 0.005).
+        gf_width: hidden width N of the linear networks trained by plain gradient flow (no weight
+            decay), whose weight moments the book's moment equations follow.
+        gf_seeds: source networks (teacher, data set, initialisation) per condition there.
+        gf_targets: target data sets per source network and condition there.
     """
 
     width: int
@@ -268,6 +272,9 @@ class KernelTransferSizes:
     poly_seeds: int
     poly_targets: int
     poly_steps: int
+    gf_width: int
+    gf_seeds: int
+    gf_targets: int
 
 
 @dataclass(frozen=True)
@@ -316,6 +323,7 @@ SCALES: dict[str, Scale] = {
             width=64, steps=4000, n_seeds=4, n_targets=40, n_finetune=2, n_alpha=5, n_gamma=4,
             n_p_grid=6, digits_width=128, digits_source=300, digits_steps=2000, digits_seeds=4,
             poly_seeds=3, poly_targets=3, poly_steps=3000,
+            gf_width=256, gf_seeds=3, gf_targets=10,
         ),
     ),
     "book": Scale(
@@ -352,6 +360,7 @@ SCALES: dict[str, Scale] = {
             width=128, steps=4000, n_seeds=8, n_targets=50, n_finetune=3, n_alpha=9, n_gamma=5,
             n_p_grid=9, digits_width=128, digits_source=400, digits_steps=2000, digits_seeds=6,
             poly_seeds=4, poly_targets=5, poly_steps=4000,
+            gf_width=512, gf_seeds=6, gf_targets=20,
         ),
     ),
     "paper": Scale(
@@ -388,6 +397,7 @@ SCALES: dict[str, Scale] = {
             width=256, steps=6000, n_seeds=20, n_targets=100, n_finetune=6, n_alpha=11, n_gamma=10,
             n_p_grid=12, digits_width=512, digits_source=1000, digits_steps=6000, digits_seeds=20,
             poly_seeds=10, poly_targets=10, poly_steps=8000,
+            gf_width=1024, gf_seeds=10, gf_targets=40,
         ),
     ),
 }  # fmt: skip

@@ -45,7 +45,8 @@ class FixedPointResult:
         kernel_measured: the trained network's empirical NTK on them, ``(C, 50, 50)``.
         kernel_error: relative Frobenius error of the kernel, ``(C,)``.
         kappa_predicted: effective ridge of the theory, ``(C,)``.
-        kappa_measured: lam / (gamma |beta_measured|), ``(C,)``.
+        kappa_measured: the ridge the trained network implements, read off its training residual
+            (:func:`_implemented_ridge`), ``(C,)``.
         mse_predicted: test MSE of the theory's beta, ``(C,)``.
         mse_measured: test MSE of the network, ``(C,)``.
         speed: final relative speed |theta'| / |theta| of each network, ``(C,)``.
@@ -99,6 +100,18 @@ class FixedPointResult:
         )
 
 
+def _implemented_ridge(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> float:
+    """The ridge ``kappa`` for which ``beta`` best solves ``(X^T X / D + kappa I) beta = X^T y / sqrt D``.
+
+    Least squares in ``kappa``: ``kappa = beta . u / |beta|^2`` with ``u = X^T (y - X beta / sqrt D) /
+    sqrt D``. It uses only the network's function on its training data, not ``lam`` or ``gamma``, so it
+    tests the theory's ``kappa = lam / (gamma |beta|)`` instead of restating it.
+    """
+    D = X.shape[1]
+    u = X.T @ (y - X @ beta / np.sqrt(D)) / np.sqrt(D)
+    return float(beta @ u / (beta @ beta))
+
+
 def run_fixed_point(
     setup: KernelTransferSetup, sizes: KernelTransferSizes, *, rng: np.random.Generator
 ) -> FixedPointResult:
@@ -133,7 +146,7 @@ def run_fixed_point(
             (
                 theory.beta, beta, np.linalg.norm(beta - theory.beta) / theory.norm,
                 K_th, K, np.linalg.norm(K - K_th) / np.linalg.norm(K_th),
-                theory.kappa, lam / (gamma * np.linalg.norm(beta)),
+                theory.kappa, _implemented_ridge(X, y, beta),
                 predicted_test_mse(theory.beta, teacher), predicted_test_mse(beta, teacher),
                 float(run.speed),
             )

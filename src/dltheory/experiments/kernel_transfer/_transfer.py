@@ -12,7 +12,7 @@ import numpy as np
 from dltheory._checks import ArgumentTypeError
 from dltheory.config import KernelTransferSizes
 from dltheory.datasets import aligned_teachers, gaussian_task
-from dltheory.experiments._grid import Grid
+from dltheory.experiments._grid import Grid, seed_stats
 from dltheory.experiments.kernel_transfer._common import (
     KernelTransferSetup,
     _check_args,
@@ -131,6 +131,8 @@ class ReadoutTransferResult:
         rho: cos(beta_hat_s, beta_t) of each target, ``(nu2, alpha, seed)``.
         readout_predicted: (1 - rho^2)(1 + 1/(P_t - 2)), ``(nu2, alpha, seed)``.
         readout_measured: test MSE of a least-squares readout on the frozen source features.
+        readout_predicted_net: the prediction with rho from each trained network's own direction
+            beta_net / |beta_net| instead of the theory's fixed point.
         scratch_predicted: 1 - nu2, the min-norm error from scratch, ``(nu2,)``.
         scratch_measured: test MSE of kernel regression with the initial networks' NTK.
         lazy_finetune_predicted: test MSE of lazy fine-tuning with the theory's adaptive kernel.
@@ -144,6 +146,7 @@ class ReadoutTransferResult:
     rho: np.ndarray
     readout_predicted: np.ndarray
     readout_measured: np.ndarray
+    readout_predicted_net: np.ndarray
     scratch_predicted: np.ndarray
     scratch_measured: np.ndarray
     lazy_finetune_predicted: np.ndarray
@@ -175,6 +178,25 @@ class ReadoutTransferResult:
         return np.array(
             [predicted_transfer_boundary(p, self.D, self.c_mean) for p in self._P_t(nu2)]
         )
+
+    def readout_claim(self, nu2: float, alpha: float) -> dict:
+        """``check_close`` numbers for the readout at one condition.
+
+        ``predicted`` and ``measured`` are draw means, ``se`` the standard error of their paired
+        difference over the ``n`` source/target draws; ``bias`` is the finite-width effect on the
+        prediction: the mean change of the predicted error when ``rho`` is taken from each network's
+        own direction instead of the theory's fixed point. ``tol = 3 se + bias``.
+        """
+        th, sim = (
+            self.at("readout_predicted", nu2=nu2, alpha=alpha),
+            self.at("readout_measured", nu2=nu2, alpha=alpha),
+        )
+        _, se, n = seed_stats(sim - th)
+        bias = abs(float(np.mean(self.at("readout_predicted_net", nu2=nu2, alpha=alpha) - th)))
+        return dict(
+            predicted=float(th.mean()), measured=float(sim.mean()), se=float(se), n=int(n),
+            bias=bias, tol=float(3 * se + bias),
+        )  # fmt: skip
 
     def at(self, field: str, **where) -> np.ndarray:
         """The seeds of one condition of ``field``, e.g. ``at("readout_measured", nu2=0.25, alpha=0.5)``."""
@@ -228,7 +250,8 @@ def run_readout_transfer(
     initial = TwoLayerParams(source.init.w[:, None], source.init.z[:, None])
     beta_rep = np.broadcast_to(source.beta_measured[:, None], (S, R, D))
     bhat = source.direction
-    out = {k: [] for k in ("rho", "ro", "ro_th", "sc", "lz", "lz_th")}
+    bhat_net = source.beta_measured / np.linalg.norm(source.beta_measured, axis=-1, keepdims=True)
+    out = {k: [] for k in ("rho", "ro", "ro_th", "ro_th_net", "sc", "lz", "lz_th")}
     for nu2 in NU2:
         P_t = int(round(nu2 * D))
         rows = {k: [] for k in out}
@@ -238,6 +261,7 @@ def run_readout_transfer(
             )
             X, y = gaussian_task(beta_t, P_t, rng=rng)
             rho = np.sum(bhat[:, None] * beta_t, -1) / np.sqrt(D)
+            rho_net = np.sum(bhat_net[:, None] * beta_t, -1) / np.sqrt(D)
             lz_th = [
                 [
                     predicted_test_mse(
@@ -252,6 +276,7 @@ def run_readout_transfer(
                 rho=rho,
                 ro=predicted_test_mse(readout_predictions(trained, X, y, E).numpy(), beta_t),
                 ro_th=predicted_readout_mse(rho, P_t),
+                ro_th_net=predicted_readout_mse(rho_net, P_t),
                 sc=predicted_test_mse(linearised_beta(initial, X, y, 0 * beta_rep).numpy(), beta_t),
                 lz=predicted_test_mse(linearised_beta(trained, X, y, beta_rep).numpy(), beta_t),
                 lz_th=np.array(lz_th),
@@ -266,6 +291,7 @@ def run_readout_transfer(
         grid=Grid(axes={"nu2": np.array(NU2), "alpha": alphas}, n_seeds=S * R),
         P_t=P_ts, rho=arr["rho"],
         readout_predicted=arr["ro_th"], readout_measured=arr["ro"],
+        readout_predicted_net=arr["ro_th_net"],
         scratch_predicted=np.array([predicted_scratch_mse(int(p), D) for p in P_ts]),
         scratch_measured=arr["sc"],
         lazy_finetune_predicted=arr["lz_th"], lazy_finetune_measured=arr["lz"],
