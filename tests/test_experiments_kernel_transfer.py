@@ -12,7 +12,7 @@ from dltheory.theory.kernels import predicted_readout_mse, predicted_test_mse
 
 TINY = replace(
     get_scale("ci").kernel_transfer,
-    width=8, steps=400, n_seeds=2, n_targets=3, n_finetune=2, n_alpha=2, n_gamma=2, n_p_grid=2,
+    width=8, steps=400, n_seeds=2, n_targets=3, n_alpha=2, n_gamma=2, n_p_grid=2,
     digits_width=8, digits_source=40, digits_steps=40, digits_seeds=2,
     poly_seeds=2, poly_targets=2, poly_steps=40,
 )  # fmt: skip
@@ -100,22 +100,9 @@ def test_readout_transfer_grid_predictions_and_determinism():
     # factor times 1 - c^2, near 0
     assert r.readout_predicted[:, -1].max() < 0.1
     with pytest.raises(ValueError, match="source"):
-        kt.run_finetune(kt.SETUP, replace(TINY, n_seeds=3), source, rng=np.random.default_rng(0))
-
-
-def test_finetune_starts_from_the_source_and_keeps_its_grid():
-    rng = np.random.default_rng(4)
-    sizes = replace(TINY, steps=2000)
-    source = kt.train_source(kt.SETUP, sizes, rng=rng)
-    r = kt.run_finetune(kt.SETUP, sizes, source, rng=rng)
-    n = (len(kt.ALPHA_FINETUNE), sizes.n_seeds * sizes.n_finetune)
-    assert list(r.grid.axes) == ["alpha"] and r.grid.shape == n
-    assert r.mse_measured.shape == (r.times.size, *n) and r.times[0] == 0
-    assert r.elastic_measured.shape == (len(r.elastic), *n)
-    # the source networks are at their fixed point: time 0 is the predicted starting error
-    np.testing.assert_allclose(r.mse_measured[0], r.start_predicted, rtol=1e-4)
-    # and far from it, training with weight decay approaches the target's own fixed point
-    assert np.all(np.abs(r.mse_measured[-1] - r.end_predicted) < 0.1 * r.end_predicted + 1e-3)
+        kt.run_readout_transfer(
+            kt.SETUP, replace(TINY, n_seeds=3), source, rng=np.random.default_rng(0)
+        )
 
 
 def test_source_quality_matches_the_networks():
@@ -171,3 +158,19 @@ def test_setups_check_their_fields():
         kt.PolynomialSetup(alphas=(2.0,))
     with pytest.raises(ValueError, match="setup"):
         kt.run_digits(kt.SETUP, TINY, rng=np.random.default_rng(0))
+
+
+def test_flow_claim_tolerance_and_choice_of_condition():
+    """flow_claim averages each source's targets, takes se over sources, and picks the condition of
+    largest (tol + |m - p|) / |p|."""
+    from dltheory.experiments.kernel_transfer._common import flow_claim
+
+    p = np.ones((2, 4))  # 2 conditions, 2 sources x 2 targets
+    m = p + np.array([[0.01, 0.01, 0.03, 0.03], [0.0, 0.0, 0.0, 0.0]])
+    f = p + np.array([[0.02, 0.02, 0.02, 0.02], [0.0, 0.0, 0.0, 0.0]])
+    c = flow_claim(p, m, f, ["a", "b"], n_sources=2)
+    assert c["at"] == "a" and c["n"] == 2
+    assert c["measured"] == pytest.approx(1.02) and c["predicted"] == pytest.approx(1.0)
+    assert c["se"] == pytest.approx(0.01) and c["bias"] == pytest.approx(0.02)
+    assert c["se_bias"] == pytest.approx(0.0, abs=1e-12)
+    assert c["tol"] == pytest.approx(3 * 0.01 + 0.02)

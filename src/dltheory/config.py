@@ -239,7 +239,6 @@ class KernelTransferSizes:
         steps: gradient steps to a weight-decay fixed point (time step 0.01, so time = steps / 100).
         n_seeds: source networks (teacher, data set, initialisation) per condition.
         n_targets: target data sets per source network and condition (readout, lazy baselines).
-        n_finetune: target data sets per source network for training all weights (protocol ii).
         n_alpha: alignments in the transfer sweeps (the claims' alignments are always added).
         n_gamma: richness values simulated in the gamma sweep.
         n_p_grid: sample sizes in the lazy-vs-adaptive sweep.
@@ -261,7 +260,6 @@ class KernelTransferSizes:
     steps: int
     n_seeds: int
     n_targets: int
-    n_finetune: int
     n_alpha: int
     n_gamma: int
     n_p_grid: int
@@ -320,10 +318,10 @@ SCALES: dict[str, Scale] = {
             heldout_draws=3, mixture_seeds=3, mixture_width=256,
         ),
         kernel_transfer=KernelTransferSizes(
-            width=64, steps=4000, n_seeds=4, n_targets=40, n_finetune=2, n_alpha=5, n_gamma=4,
+            width=64, steps=4000, n_seeds=4, n_targets=40, n_alpha=5, n_gamma=4,
             n_p_grid=6, digits_width=128, digits_source=300, digits_steps=2000, digits_seeds=4,
             poly_seeds=3, poly_targets=3, poly_steps=3000,
-            gf_width=256, gf_seeds=3, gf_targets=10,
+            gf_width=512, gf_seeds=3, gf_targets=10,
         ),
     ),
     "book": Scale(
@@ -357,7 +355,7 @@ SCALES: dict[str, Scale] = {
             mixture_width=512,
         ),
         kernel_transfer=KernelTransferSizes(
-            width=128, steps=4000, n_seeds=8, n_targets=50, n_finetune=3, n_alpha=9, n_gamma=5,
+            width=128, steps=4000, n_seeds=8, n_targets=50, n_alpha=9, n_gamma=5,
             n_p_grid=9, digits_width=128, digits_source=400, digits_steps=2000, digits_seeds=6,
             poly_seeds=4, poly_targets=5, poly_steps=4000,
             gf_width=512, gf_seeds=6, gf_targets=20,
@@ -394,7 +392,7 @@ SCALES: dict[str, Scale] = {
             mixture_width=1024,
         ),
         kernel_transfer=KernelTransferSizes(
-            width=256, steps=6000, n_seeds=20, n_targets=100, n_finetune=6, n_alpha=11, n_gamma=10,
+            width=256, steps=6000, n_seeds=20, n_targets=100, n_alpha=11, n_gamma=10,
             n_p_grid=12, digits_width=512, digits_source=1000, digits_steps=6000, digits_seeds=20,
             poly_seeds=10, poly_targets=10, poly_steps=8000,
             gf_width=1024, gf_seeds=10, gf_targets=40,

@@ -15,7 +15,7 @@ KT = "dltheory.experiments.kernel_transfer."
 
 TINY = replace(
     get_scale("ci").kernel_transfer,
-    width=4, steps=20, n_seeds=2, n_targets=2, n_finetune=2, n_alpha=2, n_gamma=2, n_p_grid=2,
+    width=4, steps=20, n_seeds=2, n_targets=2, n_alpha=2, n_gamma=2, n_p_grid=2,
     digits_width=4, digits_source=30, digits_steps=20, digits_seeds=2,
     poly_seeds=2, poly_targets=2, poly_steps=20,
 )  # fmt: skip
@@ -130,7 +130,6 @@ CASES = {
     KT + "run_readout_transfer": Case(
         valid=_with_source, domain={**_LINEAR, "source": [_other_source()]}
     ),
-    KT + "run_finetune": Case(valid=_with_source, domain={**_LINEAR, "source": [_other_source()]}),
     KT + "run_digits": Case(
         valid=_run("DigitsSetup"),
         domain={
@@ -151,7 +150,6 @@ EXEMPT = {
         ("AdaptiveVsLazyResult", "run_adaptive_vs_lazy"),
         ("LinearSource", "train_source"),
         ("ReadoutTransferResult", "run_readout_transfer"),
-        ("FinetuneResult", "run_finetune"),
         ("DigitsResult", "run_digits"),
         ("PolynomialResult", "run_polynomial"),
     )

@@ -14,8 +14,12 @@ that a chapter calling them in turn on one generator gets the same numbers every
   the NTK at initialisation, over sample sizes.
 * :func:`train_source`, :func:`run_readout_transfer`: the paper's protocol (i), a readout trained on
   frozen source features, against training from scratch and lazy fine-tuning.
-* :func:`run_finetune`: protocol (ii), all weights trained from the source network, with an elastic
-  coupling to it or without.
+* :func:`run_flow_transfer`: protocol (i) after plain gradient flow (no weight decay), against the
+  source richness and the source data, and the adapted kernel against the lazy one at matched scale;
+  theory from the moment equations of :mod:`dltheory.theory.linear_moments`.
+* :func:`train_gf_source`, :func:`run_jointly_rich`, :func:`run_elastic_coupling`: protocol (ii) after
+  plain gradient flow: the final kernel keeps the source's and the target's directions; the elastic
+  coupling to the source weights.
 * :func:`run_digits`, :func:`run_polynomial`: ReLU networks on binary digit tasks and on polynomial
   teachers, the paper's nonlinear settings, with no closed form here.
 
@@ -35,6 +39,25 @@ from dltheory.experiments.kernel_transfer._adaptive import (
     run_gamma_sweep,
 )
 from dltheory.experiments.kernel_transfer._common import SETUP, KernelTransferSetup
+from dltheory.experiments.kernel_transfer._joint import (
+    JOINT_SETUP,
+    ElasticResult,
+    GFSource,
+    JointResult,
+    JointSetup,
+    run_elastic_coupling,
+    run_jointly_rich,
+    train_gf_source,
+)
+from dltheory.experiments.kernel_transfer._moments import (
+    FLOW_GAMMAS,
+    FLOW_NU1,
+    FLOW_SETUP,
+    FRESH_INITS,
+    FlowSetup,
+    FlowTransferResult,
+    run_flow_transfer,
+)
 from dltheory.experiments.kernel_transfer._nonlinear import (
     PROTOCOLS,
     DigitsResult,
@@ -46,17 +69,29 @@ from dltheory.experiments.kernel_transfer._nonlinear import (
 )
 from dltheory.experiments.kernel_transfer._transfer import (
     ALPHA_CLAIMS,
-    ALPHA_FINETUNE,
     NU2,
-    FinetuneResult,
     LinearSource,
     ReadoutTransferResult,
-    run_finetune,
     run_readout_transfer,
     train_source,
 )
 
 __all__ = [
+    "FlowSetup",
+    "FLOW_SETUP",
+    "FLOW_GAMMAS",
+    "FLOW_NU1",
+    "FRESH_INITS",
+    "FlowTransferResult",
+    "run_flow_transfer",
+    "JointSetup",
+    "JOINT_SETUP",
+    "GFSource",
+    "JointResult",
+    "ElasticResult",
+    "train_gf_source",
+    "run_jointly_rich",
+    "run_elastic_coupling",
     "KernelTransferSetup",
     "SETUP",
     "DigitsSetup",
@@ -64,14 +99,12 @@ __all__ = [
     "FIXED_POINT_PN",
     "ALPHA_CLAIMS",
     "NU2",
-    "ALPHA_FINETUNE",
     "PROTOCOLS",
     "FixedPointResult",
     "GammaSweepResult",
     "AdaptiveVsLazyResult",
     "LinearSource",
     "ReadoutTransferResult",
-    "FinetuneResult",
     "DigitsResult",
     "PolynomialResult",
     "run_fixed_point",
@@ -79,7 +112,6 @@ __all__ = [
     "run_adaptive_vs_lazy",
     "train_source",
     "run_readout_transfer",
-    "run_finetune",
     "run_digits",
     "run_polynomial",
 ]

@@ -9,6 +9,7 @@ import numpy as np
 from dltheory._checks import ArgumentTypeError, check_int, check_positive, check_rng
 from dltheory._torch import torch
 from dltheory.config import KernelTransferSizes
+from dltheory.experiments._grid import seed_stats
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,34 @@ def _fit(setup: KernelTransferSetup, sizes: KernelTransferSizes) -> dict:
 def _test_inputs(D: int, batch: tuple[int, ...]) -> torch.Tensor:
     """sqrt(D) e_k for every network of ``batch``: a linear predictor's outputs on them are its beta."""
     return torch.as_tensor(np.broadcast_to(np.sqrt(D) * np.eye(D), (*batch, D, D)).copy())
+
+
+def flow_claim(predicted, measured, fresh, labels, n_sources: int) -> dict:
+    """``check_close`` numbers of a moment-theory claim at its least resolved condition.
+
+    Arrays are ``(conditions, draws)``, draws source-major ``(source, target)`` pairs on the last axis
+    (a single target per source is allowed). ``predicted`` is the theory from the infinite-width
+    moments; ``fresh`` the same theory from independent width-N initial moments (not the networks').
+
+    * ``se``: standard error over sources of the paired difference ``measured - predicted``, averaged
+      over each source's targets: the networks of one source share its initialisation, the only thing
+      the theory averages over.
+    * ``bias``: ``|mean(fresh - predicted)|``, the finite-width shift, with its own standard error
+      ``se_bias`` over sources.
+    * ``tol = 3 sqrt(se^2 + se_bias^2) + bias``, at the condition of largest
+      ``(tol + |m - p|) / |p|``.
+    """
+    p, m = predicted.mean(-1), measured.mean(-1)
+
+    def per_source(x):
+        return x.reshape(*x.shape[:-1], n_sources, -1).mean(-1)
+
+    _, se, n = seed_stats(per_source(measured - predicted))
+    shift, se_bias, _ = seed_stats(per_source(fresh - predicted))
+    bias = np.abs(shift)
+    tol = 3 * np.sqrt(se**2 + se_bias**2) + bias
+    i = int(np.argmax((tol + np.abs(m - p)) / np.abs(p)))
+    return dict(
+        predicted=float(p[i]), measured=float(m[i]), tol=float(tol[i]), se=float(se[i]), n=n,
+        bias=float(bias[i]), se_bias=float(se_bias[i]), at=labels[i],
+    )  # fmt: skip

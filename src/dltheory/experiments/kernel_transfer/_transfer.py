@@ -41,10 +41,6 @@ ALPHA_CLAIMS = (0.0, 0.5, 0.8, 0.95)
 """Alignments of the readout claims, always simulated."""
 NU2 = (0.1, 0.25, 0.5)
 """Target sizes P_t / D of the readout sweep."""
-ALPHA_FINETUNE = (0.0, 0.5, 0.8, 0.95)
-"""Alignments of protocol (ii)."""
-FINETUNE_EVERY = 10  # steps between recorded errors in protocol (ii): the early minimum is narrow
-ELASTIC = tuple(float(d) for d in np.geomspace(0.01, 10, 4))  # elastic couplings delta
 
 
 @dataclass(frozen=True)
@@ -296,99 +292,4 @@ def run_readout_transfer(
         scratch_measured=arr["sc"],
         lazy_finetune_predicted=arr["lz_th"], lazy_finetune_measured=arr["lz"],
         c_mean=source.c_mean, D=D,
-    )  # fmt: skip
-
-
-# ------------------------------------------------------------------------------ transfer (ii)
-
-
-@dataclass(frozen=True)
-class FinetuneResult:
-    """Protocol (ii): all weights trained from the source networks on P_t target samples.
-
-    Seeds are (source network, target draw) pairs, source-major: ``n_seeds * n_finetune`` per alignment.
-
-    Attributes:
-        grid: conditions ``alpha`` (:data:`ALPHA_FINETUNE`) times seeds.
-        times: training times of the recorded errors, ``(T,)``.
-        mse_measured: target test MSE during training with weight decay, ``(T, alpha, seed)``.
-        start_predicted: test MSE of the source's theoretical fixed point (time 0), ``(alpha, seed)``.
-        end_predicted: test MSE of the target's own fixed point (t -> infinity), ``(alpha, seed)``.
-        elastic: elastic couplings delta, ``(K,)``.
-        elastic_measured: test MSE after training with each coupling, ``(K, alpha, seed)``.
-    """
-
-    grid: Grid
-    times: np.ndarray
-    mse_measured: np.ndarray
-    start_predicted: np.ndarray
-    end_predicted: np.ndarray
-    elastic: np.ndarray
-    elastic_measured: np.ndarray
-
-
-def run_finetune(
-    setup: KernelTransferSetup,
-    sizes: KernelTransferSizes,
-    source: LinearSource,
-    *,
-    rng: np.random.Generator,
-) -> FinetuneResult:
-    """Train all weights from the source networks for time ``sizes.steps / 2 * lr``.
-
-    Draws from ``rng``: the target teachers, the target data sets.
-
-    Args:
-        setup: physical parameters.
-        sizes: ``n_finetune`` and ``steps`` are used.
-        source: the source networks, from :func:`train_source` with the same setup and sizes.
-        rng: numpy generator.
-
-    Returns:
-        :class:`FinetuneResult`.
-    """
-    _check_args(setup, sizes, rng)
-    source = _check_source(source, setup, sizes)
-    D, gamma, lam, S, F = setup.D, setup.gamma, setup.lam, sizes.n_seeds, sizes.n_finetune
-    shape = (len(ALPHA_FINETUNE), S, F)
-    alpha = np.broadcast_to(np.array(ALPHA_FINETUNE)[:, None, None], shape)
-    _, beta_t = aligned_teachers(D, alpha, rng=rng, source=source.teachers[None, :, None])
-    X, y = gaussian_task(beta_t, setup.P_t, rng=rng)
-    N = source.params.width
-    start = TwoLayerParams(
-        source.params.w[None, :, None].expand(*shape, N, D).clone(),
-        source.params.z[None, :, None].expand(*shape, N).clone(),
-    )
-    # time steps / 2 reaches the target's own fixed point; the coupling only speeds up the approach
-    kw = dict(gamma=gamma, lam=lam, lr=setup.lr, steps=sizes.steps // 2)
-    run = train(
-        start, X, y, record_every=FINETUNE_EVERY, observe=lambda p: linear_map(p, gamma=gamma), **kw
-    )
-    mse_t = predicted_test_mse(run.observed, beta_t[None])
-    end = np.array(
-        [
-            [
-                [
-                    predicted_test_mse(
-                        predicted_fixed_point(X[i, s, f], y[i, s, f], gamma=gamma, lam=lam).beta,
-                        beta_t[i, s, f],
-                    )
-                    for f in range(F)
-                ]
-                for s in range(S)
-            ]
-            for i in range(len(ALPHA_FINETUNE))
-        ]
-    )
-    start_th = predicted_test_mse(source.beta_predicted[None, :, None], beta_t)
-    elastic = []
-    for delta in ELASTIC:
-        r = train(start, X, y, elastic=delta, anchor=start, **kw)
-        elastic.append(predicted_test_mse(linear_map(r.params, gamma=gamma).numpy(), beta_t))
-    n = (len(ALPHA_FINETUNE), S * F)
-    return FinetuneResult(
-        grid=Grid(axes={"alpha": np.array(ALPHA_FINETUNE)}, n_seeds=S * F),
-        times=run.steps * setup.lr, mse_measured=mse_t.reshape(-1, *n),
-        start_predicted=start_th.reshape(n), end_predicted=end.reshape(n),
-        elastic=np.array(ELASTIC), elastic_measured=np.array(elastic).reshape(-1, *n),
     )  # fmt: skip
