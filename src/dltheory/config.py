@@ -25,6 +25,7 @@ __all__ = [
     "TransferSizes",
     "JacobianSizes",
     "KernelTransferSizes",
+    "SilentAlignmentSizes",
     "Scale",
     "SCALES",
     "get_scale",
@@ -276,6 +277,24 @@ class KernelTransferSizes:
 
 
 @dataclass(frozen=True)
+class SilentAlignmentSizes:
+    """Sizes for chapter 7 (the silent alignment effect); the physical setup is the same at every
+    scale (``dltheory.experiments.silent_alignment.SETUP``).
+
+    Attributes:
+        n_seeds: seeds (data set and initialisation) of the two-layer runs.
+        n_seeds_deep: seeds of each depth.
+        n_seeds_relu: seeds of the ReLU network.
+        record_every: gradient steps between recorded kernels.
+    """
+
+    n_seeds: int
+    n_seeds_deep: int
+    n_seeds_relu: int
+    record_every: int
+
+
+@dataclass(frozen=True)
 class Scale:
     """All sizes of one scale, one field per chapter."""
 
@@ -286,6 +305,7 @@ class Scale:
     transfer: TransferSizes
     jacobian: JacobianSizes
     kernel_transfer: KernelTransferSizes
+    silent_alignment: SilentAlignmentSizes
 
 
 SCALES: dict[str, Scale] = {
@@ -323,6 +343,7 @@ SCALES: dict[str, Scale] = {
             poly_seeds=3, poly_targets=3, poly_steps=3000,
             gf_width=512, gf_seeds=3, gf_targets=10,
         ),
+        silent_alignment=SilentAlignmentSizes(n_seeds=24, n_seeds_deep=6, n_seeds_relu=2, record_every=5),
     ),
     "book": Scale(
         name="book",
@@ -360,6 +381,7 @@ SCALES: dict[str, Scale] = {
             poly_seeds=4, poly_targets=5, poly_steps=4000,
             gf_width=512, gf_seeds=6, gf_targets=20,
         ),
+        silent_alignment=SilentAlignmentSizes(n_seeds=64, n_seeds_deep=12, n_seeds_relu=4, record_every=4),
     ),
     "paper": Scale(
         name="paper",
@@ -397,6 +419,7 @@ SCALES: dict[str, Scale] = {
             poly_seeds=10, poly_targets=10, poly_steps=8000,
             gf_width=1024, gf_seeds=10, gf_targets=40,
         ),
+        silent_alignment=SilentAlignmentSizes(n_seeds=256, n_seeds_deep=32, n_seeds_relu=8, record_every=2),
     ),
 }  # fmt: skip
 

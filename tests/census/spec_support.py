@@ -142,6 +142,7 @@ EXEMPT = {
     "dltheory.config.TransferSizes": "a frozen size profile defined in config.SCALES",
     "dltheory.config.JacobianSizes": "a frozen size profile defined in config.SCALES",
     "dltheory.config.KernelTransferSizes": "a frozen size profile defined in config.SCALES",
+    "dltheory.config.SilentAlignmentSizes": "a frozen size profile defined in config.SCALES",
     "dltheory.config.Scale": "a frozen profile defined in config.SCALES, returned by config.get_scale",
     "dltheory.record.Claim": "a result record built by Record's check methods",
     "dltheory.record.ClaimFailed": "an exception type",
