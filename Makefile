@@ -28,7 +28,7 @@ help:
 	@echo "make chapter CH=01 [SCALE=paper|book|ci]   rerun one chapter, print where its outputs went"
 	@echo "make bench     time the simulations against the machine's limits, write _build/bench.json"
 	@echo "make assignments   student notebooks + otter autograders from every chapter's exercises"
-	@echo "make grade CH=01 SUB=path/to/submission.ipynb   grade a submission locally"
+	@echo "make grade CH=01 SUB=notebook-or-folder [TIMEOUT=300]   grade in isolation, write grades.csv"
 	@echo "make test-site     browser test of the built site (after make book; needs Chromium)"
 	@echo "make chromium      install Debian's Chromium for make test-site (apt, needs root)"
 	@echo "make format    format the library, tests and chapter code cells (ruff via jupytext)"
@@ -82,7 +82,7 @@ CH_SRC  := $(filter $(CHAPTERS),$(wildcard book/$(CH)_*.md))
 CH_HELP := give the two digits of one of: $(notdir $(CHAPTERS:.md=))
 ifneq ($(filter chapter grade,$(MAKECMDGOALS)),)
   ifeq ($(strip $(CH)),)
-    $(error usage: make chapter CH=01 [SCALE=paper|book|ci]; make grade CH=01 SUB=submission.ipynb)
+    $(error usage: make chapter CH=01 [SCALE=paper|book|ci]; make grade CH=01 SUB=notebook-or-folder [TIMEOUT=300])
   endif
   ifneq ($(words $(CH_SRC)),1)
     $(error no chapter CH=$(CH): $(CH_HELP))
@@ -95,7 +95,11 @@ ifneq ($(filter chapter,$(MAKECMDGOALS)),)
 endif
 ifneq ($(filter grade,$(MAKECMDGOALS)),)
   ifeq ($(wildcard $(SUB)),)
-    $(error usage: make grade CH=01 SUB=submission.ipynb (no file SUB='$(SUB)'))
+    $(error usage: make grade CH=01 SUB=notebook-or-folder [TIMEOUT=300] (no file or folder SUB='$(SUB)'))
+  endif
+  TIMEOUT ?= 300
+  ifeq ($(shell echo '$(TIMEOUT)' | grep -Ex '[0-9]+([.][0-9]+)?'),)
+    $(error TIMEOUT must be a number of seconds per submission, got '$(TIMEOUT)')
   endif
 endif
 ifneq ($(filter test-site,$(MAKECMDGOALS)),)
@@ -126,8 +130,11 @@ ASSIGNMENTS := _build/assignments
 assignments: $(STAMP)
 	$(BIN)/python -m dltheory.coursework assign --out $(ASSIGNMENTS) $(CHAPTERS)
 
+# One notebook or a folder of them: each runs alone in a sandbox (time, memory and output limits,
+# as nobody when run as root); grades.csv and NAME.feedback.txt are written next to the notebooks.
 grade: $(STAMP)
-	$(BIN)/python -m dltheory.coursework grade --assignments $(ASSIGNMENTS) $(CH) $(SUB)
+	$(BIN)/python -m dltheory.coursework grade --assignments $(ASSIGNMENTS) --timeout $(TIMEOUT) \
+		$(CH) $(SUB)
 
 # The site in a real browser: Playwright drives Debian's Chromium (never a downloaded browser)
 # against _build/html served on localhost. Screenshots go to _build/screenshots/.

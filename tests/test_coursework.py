@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dltheory import coursework
+from dltheory import coursework, grading_questions
 from dltheory.coursework import SubmissionError, master_notebook, parse_chapter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,10 +207,13 @@ def test_bad_submissions_get_a_clear_message(chapter1_assignment, tmp_path, caps
         coursework.grade(dest, no_code)
     with pytest.raises(SubmissionError, match="does not exist"):
         coursework.grade(dest, tmp_path / "missing.ipynb")
-    # the command line prints the message and exits with 2, no traceback
-    code = coursework.main(["grade", str(dest), str(empty)])
-    assert code == 2
-    assert "error: submission" in capsys.readouterr().err
+    # the command line grades what it was given: a bad file is a row with status invalid, exit 0
+    assert coursework.main(["grade", str(dest), str(empty)]) == 0
+    assert "invalid" in (tmp_path / "grades.csv").read_text()
+    assert "is empty" in (tmp_path / "empty.feedback.txt").read_text()
+    # a path that is not there is a usage error: one line, exit 2, no traceback
+    assert coursework.main(["grade", str(dest), str(tmp_path / "missing.ipynb")]) == 2
+    assert "error: no submission" in capsys.readouterr().err
 
 
 def test_broken_submission_is_graded_not_crashed(chapter1_assignment, tmp_path):
@@ -255,3 +258,102 @@ def test_assign_never_replaces_a_folder_it_did_not_write(tmp_path):
     with pytest.raises(ValueError, match="not an assignment"):
         coursework.assign(CHAPTER_1, tmp_path, check=False)
     assert (foreign / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    # a marker for another chapter does not make the folder ours either
+    (foreign / coursework.MARKER).write_text("02_other\n")
+    with pytest.raises(ValueError, match="not an assignment"):
+        coursework.assign(CHAPTER_1, tmp_path, check=False)
+    assert (foreign / "notes.txt").read_text() == "mine"
+
+
+def test_assign_never_follows_a_link(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "notes.txt").write_text("mine")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / CHAPTER_1.stem).symlink_to(elsewhere)
+    with pytest.raises(ValueError, match="not an assignment"):
+        coursework.assign(CHAPTER_1, out, check=False)
+    assert (elsewhere / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("chapter", [".", ".."])
+def test_assign_command_line_rejects_dot_paths(tmp_path, chapter, capsys):
+    out = tmp_path / "out" / "inner"
+    out.mkdir(parents=True)
+    (out / "keep.txt").write_text("mine")
+    (tmp_path / "out" / "also.txt").write_text("mine")
+    assert coursework.main(["assign", chapter, "--out", str(out)]) == 2
+    assert "chapter must be" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+    assert (tmp_path / "out" / "also.txt").read_text() == "mine"
+
+
+def test_every_autograded_question_has_public_and_hidden_tests():
+    """Read the test cells as otter does: hidden iff the first line is a comment saying "hidden"."""
+    import re
+
+    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.md")):
+        nb = master_notebook(path, signatures={})
+        in_tests, blocks = False, []
+        for cell in nb.cells:
+            first = cell.source.split("\n")[0]
+            if cell.cell_type == "raw":
+                if first == "# BEGIN TESTS":
+                    in_tests, blocks = True, [*blocks, []]
+                elif first == "# END TESTS":
+                    in_tests = False
+            elif in_tests:
+                hidden = first.lstrip().startswith("#") and bool(
+                    re.search(r"\bhidden\b", first, flags=re.IGNORECASE)
+                )
+                blocks[-1].append(hidden)
+        n_auto = sum(e.autograded for e in parse_chapter(path)[1])
+        assert len(blocks) == n_auto, path.name
+        for block in blocks:
+            assert False in block and True in block, f"{path.name}: public and hidden tests"
+
+
+def test_public_tests_catch_an_unanswered_question():
+    """The public test fails on ``...`` and passes on a value of the reference's kind and shape."""
+    import numpy as np
+
+    sigs = {"a": {"kind": "number"}, "b": {"kind": "array", "shape": [2]},
+            "c": {"kind": "dict", "keys": [1, 3], "numbers": True}}  # fmt: skip
+    code = grading_questions._public_test(["a", "b", "c"], sigs)
+    good = {"a": 1.5, "b": np.ones(2), "c": {1: 2.0, 3: 4.0}}
+    exec(code, dict(good))
+    for name, bad in [("a", ...), ("b", np.ones(3)), ("c", {1: 2.0}), ("a", float("nan"))]:
+        with pytest.raises(AssertionError):
+            exec(code, {**good, name: bad})
+
+
+def test_student_markdown_is_plain_jupyter():
+    from dltheory import grading_markdown as gm
+
+    bib = gm.bibliography(ROOT / "book" / "references.bib")
+    text = (
+        "See {cite:t}`saxe2014exact` and {cite:p}`saxe2014exact`; {eq}`eq-a` gives "
+        "{glue:text}`v:.2f` and {glue:text}`missing:.1f`.\n\n$$\nx = 1\n$$ (eq-a)\n\n"
+        "```{prf:theorem} Title\n:label: thm-t\n\nBody $y$.\n```\n\nBy {prf:ref}`thm-t`."
+    )
+    out = gm.plain(text, glued={"v": 3.14159}, bib=bib, equations=gm.equation_numbers(text),
+                   theorems={"thm-t": "Theorem (Title)"})  # fmt: skip
+    assert "Saxe et al. (2014)" in out and "(Saxe et al. 2014)" in out
+    assert "(1) gives 3.14" in out and "\\tag{1}" in out and "`missing`" in out
+    assert "**Theorem** (Title).\nBody $y$." in out and "By Theorem (Title)." in out
+    assert "{" not in out.replace("\\tag{1}", "")
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "book").glob("[0-9][0-9]_*.md")), ids=lambda p: p.stem
+)
+def test_student_notebooks_hold_no_myst(path):
+    import re
+
+    nb = master_notebook(path)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert not re.findall(r"\{[a-z:-]+\}`", text), "a MyST role is left"
+    assert not re.findall(r"^[`:]{3,}\{", text, flags=re.M), "a MyST directive is left"
+    assert not re.findall(r"\$\$\s*\([A-Za-z0-9_:-]+\)", text), "an equation label is left"

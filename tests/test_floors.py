@@ -20,7 +20,6 @@ STDLIB = set(sys.stdlib_module_names)
 MAX_LINES = 500
 # Longer modules, each with the reason it stays whole.
 LONG = {
-    "coursework": "one pipeline (parse, build, grade) over one model of a chapter's cells",
     "record": "the record and its `python -m dltheory.record check`: the verdicts CI applies are "
     "visibly the code that wrote them",
 }

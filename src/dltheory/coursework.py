@@ -22,30 +22,36 @@ hand, its written solution shown only to the instructor). In the chapter source:
 The tests run at every build (and in ``make test``), so the reference solution is checked wherever
 the chapter runs. :func:`master_notebook` turns a chapter into an otter-grader master notebook (the
 whole chapter, at the ``ci`` scale, with each exercise as an otter question); ``otter assign`` then
-writes the student notebook (solutions replaced by ``...``) and the autograder. :func:`grade` checks
-a submission before handing it to ``otter run`` so that an empty or broken file gets a clear message.
+writes the student notebook (solutions replaced by ``...``) and the autograder. Each autograded
+question gets public tests (defined, type, shape, finite: derived from the reference answer), which
+``grader.check`` runs in the student's notebook, and the chapter's tests as hidden tests, which only
+grading runs. Grading itself (in isolation, one process per submission) is :mod:`dltheory.grading`.
 
 Command line (``make assignments``, ``make grade``)::
 
     python -m dltheory.coursework assign book/01_svd_dynamics.md ... [--out _build/assignments]
-    python -m dltheory.coursework grade 01 my_submission.ipynb [--assignments _build/assignments]
+    python -m dltheory.coursework grade 01 SUBMISSION_OR_FOLDER [--assignments _build/assignments]
+        [--timeout 300]
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from dltheory import grading_markdown
+from dltheory.grading import GradeReport, SubmissionError, grade, grade_many
+from dltheory.grading_questions import _answer_list, _md, _question, _raw, _test_names
 
 __all__ = [
     "Exercise",
@@ -69,11 +75,6 @@ _DIRECTIVES = (
     "solution",
 )
 _OPEN = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[a-z-]+)\}[ \t]*(?P<arg>.*)$")
-_ROLE = re.compile(r"\{[a-z:-]+\}`([^`]*)`")
-
-
-class SubmissionError(ValueError):
-    """A submission that cannot be graded (missing, empty, not a notebook, ...)."""
 
 
 @dataclass
@@ -133,10 +134,6 @@ def _options_and_body(block: str) -> tuple[dict, str]:
         options[m[1]] = m[2].strip()
         k += 1
     return options, "\n".join(lines[k:]).strip("\n")
-
-
-def _md(text: str):
-    return nbformat.v4.new_markdown_cell(text)
 
 
 def parse_chapter(path: str | Path) -> tuple[list, list[Exercise]]:
@@ -206,78 +203,21 @@ def parse_chapter(path: str | Path) -> tuple[list, list[Exercise]]:
 
 
 # ----------------------------------------------------------------------------- master notebook
-def _raw(text: str):
-    return nbformat.v4.new_raw_cell(text)
+def master_notebook(
+    path: str | Path,
+    *,
+    scale: str = ASSIGNMENT_SCALE,
+    points: int = 1,
+    signatures: dict | None = None,
+    glued: dict | None = None,
+):
+    """An otter-grader master notebook for one chapter: the chapter at ``scale``, exercises as questions.
 
-
-def _plain_markdown(text: str) -> str:
-    """MyST roles ({ref}`x`, {cite}`x`, ...) as plain text, for Jupyter."""
-    return _ROLE.sub(r"\1", text)
-
-
-def _answer_names(solution_code: str, tests: list[str]) -> list[str]:
-    """Top-level names the solution defines and the tests read: what the student must define."""
-    assigned: list[str] = []
-    for node in ast.parse(solution_code).body:
-        targets = (
-            node.targets
-            if isinstance(node, ast.Assign)
-            else [node.target]
-            if isinstance(node, ast.AnnAssign | ast.AugAssign)
-            else []
-        )
-        for t in targets:
-            for n in ast.walk(t):
-                if isinstance(n, ast.Name) and n.id not in assigned:
-                    assigned.append(n.id)
-    used = {n.id for t in tests for n in ast.walk(ast.parse(t)) if isinstance(n, ast.Name)}
-    return [name for name in assigned if name in used]
-
-
-def _question(ex: Exercise, points: int) -> list:
-    out = [
-        _raw(
-            f"# BEGIN QUESTION\nname: {ex.name}\npoints: {points}"
-            + ("" if ex.autograded else "\nmanual: true")
-        )
-    ]
-    # the parser made the prompt's markdown cells; code cells in a prompt are kept as they are
-    prompt = [_md(_plain_markdown(c.source)) if c.cell_type == "markdown" else c for c in ex.prompt]
-    head = f"**Exercise `{ex.name}`: {ex.title}**"
-    if prompt and prompt[0].cell_type == "markdown":
-        prompt[0] = _md(head + "\n\n" + prompt[0].source)
-    else:
-        prompt.insert(0, _md(head))
-    out += prompt
-    out.append(_raw("# BEGIN SOLUTION"))
-    if ex.autograded:
-        code = "\n\n".join(c.source for c in ex.solution if c.cell_type == "code")
-        names = _answer_names(code, ex.tests)
-        stub = "\n".join(f"{n} = ..." for n in names) or "..."
-        out.append(
-            nbformat.v4.new_code_cell(
-                "# BEGIN PROMPT\n"
-                f"# Your answer: define {', '.join(names) or 'the answer'} (see the exercise above).\n"
-                f"{stub}\n# END PROMPT\n"
-                f"# BEGIN SOLUTION NO PROMPT\n{code}\n# END SOLUTION"
-            )
-        )
-        out.append(_raw("# END SOLUTION"))
-        out.append(_raw("# BEGIN TESTS"))
-        out += [nbformat.v4.new_code_cell(t) for t in ex.tests]
-        out.append(_raw("# END TESTS"))
-    else:
-        sol = [c for c in ex.solution if c.cell_type == "markdown"] or [
-            _md("(no written solution)")
-        ]
-        out += [_md(_plain_markdown(c.source)) for c in sol]
-        out.append(_raw("# END SOLUTION"))
-    out.append(_raw("# END QUESTION"))
-    return out
-
-
-def master_notebook(path: str | Path, *, scale: str = ASSIGNMENT_SCALE, points: int = 1):
-    """An otter-grader master notebook for one chapter: the chapter at ``scale``, exercises as questions."""
+    ``signatures`` (answer name -> kind, shape, keys of the reference answer; :func:`assign` measures
+    them) sharpen the public tests; without them the public tests check only that answers are defined.
+    The Markdown is plain Jupyter Markdown: ``glued`` (name -> value, from the reference run) fills
+    in the numbers of the prose; citations and equation references are spelled out.
+    """
     from dltheory.config import SCALES
 
     path = _chapter_source(path)
@@ -288,6 +228,16 @@ def master_notebook(path: str | Path, *, scale: str = ASSIGNMENT_SCALE, points: 
     cells, exercises = parse_chapter(path)
     if not exercises:
         raise ValueError(f"{path}: the chapter has no exercises")
+    bib = path.parent / "references.bib"
+    context = {
+        "glued": dict(glued or {}),
+        "bib": grading_markdown.bibliography(bib) if bib.is_file() else {},
+        "equations": grading_markdown.equation_numbers(path.read_text()),
+        "theorems": grading_markdown.theorem_titles(path.parent),
+    }
+    for cell in [*cells, *(c for ex in exercises for c in ex.prompt + ex.solution)]:
+        if cell.cell_type == "markdown":
+            cell.source = grading_markdown.plain(cell.source, **context)
     by_label = {ex.label: ex for ex in exercises}
     config = (
         "# ASSIGNMENT CONFIG\n"
@@ -308,7 +258,7 @@ def master_notebook(path: str | Path, *, scale: str = ASSIGNMENT_SCALE, points: 
     for cell in cells:
         label = cell.metadata.get("exercise") if cell.cell_type == "markdown" else None
         if label is not None:
-            out += _question(by_label[label], points)
+            out += _question(by_label[label], points, signatures)
             continue
         out.append(cell)
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
@@ -321,6 +271,24 @@ def master_notebook(path: str | Path, *, scale: str = ASSIGNMENT_SCALE, points: 
         "language": "python",
     }
     nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def _reference_notebook(master):
+    """The master notebook as the instructor's run: chapter cells and solutions, no otter cells."""
+    nb = nbformat.v4.new_notebook()
+    in_tests = False
+    for cell in master.cells:
+        if cell.cell_type == "raw":
+            first = cell.source.split("\n")[0].strip()
+            in_tests = {"# BEGIN TESTS": True, "# END TESTS": False}.get(first, in_tests)
+            continue
+        if cell.cell_type != "code" or in_tests:
+            continue
+        src = cell.source
+        if "# BEGIN SOLUTION NO PROMPT" in src:
+            src = src.split("# BEGIN SOLUTION NO PROMPT", 1)[1].split("# END SOLUTION", 1)[0]
+        nb.cells.append(nbformat.v4.new_code_cell(src))
     return nb
 
 
@@ -339,6 +307,7 @@ def autograder_zip(directory: str | Path) -> Path:
 
 
 _STEM = re.compile(r"[0-9]{2}_[A-Za-z0-9_-]+")
+MARKER = ".dltheory-assignment"  # written into every folder assign() makes; only those are replaced
 
 
 def _chapter_source(chapter) -> Path:
@@ -355,28 +324,60 @@ def _chapter_source(chapter) -> Path:
     return path
 
 
+def _fresh_destination(out_dir: Path, stem: str) -> Path:
+    """``out_dir/stem``, empty and marked as ours: never a folder this module did not write."""
+    if not _STEM.fullmatch(stem):  # '' or '..' would put the folder at or above out_dir
+        raise ValueError(f"chapter stem must look like NN_name, got {stem!r}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dest = out_dir / stem
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise ValueError(f"out_dir already holds {dest}, which is not an assignment folder")
+    if dest.resolve().parent != out_dir.resolve():
+        raise ValueError(f"out_dir: {dest} is not a folder directly inside {out_dir}")
+    if dest.exists() and any(dest.iterdir()):
+        if not (dest / MARKER).is_file() or (dest / MARKER).read_text().strip() != stem:
+            raise ValueError(
+                f"out_dir already holds {dest}, which is not an assignment of {stem} written "
+                "by this command (no marker file); remove it or choose another out_dir"
+            )
+        shutil.rmtree(dest)  # ours (the marker says so), and directly inside out_dir
+    dest.mkdir(exist_ok=True)
+    (dest / MARKER).write_text(stem + "\n")
+    return dest
+
+
 def assign(chapter: str | Path, out_dir: str | Path, *, check: bool = True) -> Path:
     """Write ``<out_dir>/<chapter>/{master,student,autograder}`` for one chapter with ``otter assign``.
 
-    With ``check``, the autograder's reference notebook is graded and must get full marks.
-    Returns the chapter's assignment directory.
+    Writes only inside ``<out_dir>/<chapter>``, and replaces that folder only if an earlier call
+    wrote it (its marker file); a foreign non-empty folder there is refused, nothing deleted. The
+    reference notebook runs once (trusted) to measure the answers' shapes for the public tests and
+    to keep the chapter values the hidden tests read. ``master`` and ``autograder`` (the solutions,
+    the hidden tests) are readable by their owner only. With ``check``, the reference notebook is
+    graded like a submission and must get full marks. Returns the chapter's assignment directory.
     """
+    from dltheory.grading import _prepare_autograder, _reference_run
+
     chapter = _chapter_source(chapter)
     if not isinstance(out_dir, str | os.PathLike) or not str(out_dir):
         raise ValueError(f"out_dir must be a directory path, got {out_dir!r}")
-    dest = Path(out_dir) / chapter.stem
+    _, exercises = parse_chapter(chapter)  # parse before touching anything on disk
+    master_notebook(chapter)
+    dest = _fresh_destination(Path(out_dir), chapter.stem)
+    private = [dest / "master", dest / "autograder"]
+    for folder in private:
+        folder.mkdir(mode=0o700)
+    graded = [ex for ex in exercises if ex.autograded]
+    answers = {ex.name: _answer_list(ex) for ex in graded}
+    names = sorted(
+        {n for ex in graded for n in _test_names(ex)} | {n for a in answers.values() for n in a}
+    )
+    reference = dest / "master" / f"{chapter.stem}.reference.ipynb"
+    nbformat.write(_reference_notebook(master_notebook(chapter)), reference)
+    context = dest / "master" / "context.pkl"
+    signatures, glued = _reference_run(reference, names, context)
     master = dest / "master" / f"{chapter.stem}.ipynb"
-    notebook = master_notebook(chapter)  # parse before touching anything on disk
-    if dest.exists():
-        # Only ever replace an assignment this function wrote: never a folder it did not make.
-        if not dest.is_dir() or not master.is_file():
-            raise ValueError(
-                f"out_dir already holds {dest}, which is not an assignment of {chapter.stem}; "
-                "remove it or choose another out_dir"
-            )
-        shutil.rmtree(dest)
-    master.parent.mkdir(parents=True)
-    nbformat.write(notebook, master)
+    nbformat.write(master_notebook(chapter, signatures=signatures, glued=glued), master)
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run(
             [sys.executable, "-m", "otter", "assign", "-v", str(master), str(dest)],
@@ -386,113 +387,18 @@ def assign(chapter: str | Path, out_dir: str | Path, *, check: bool = True) -> P
         )
     if proc.returncode != 0:
         raise RuntimeError(f"otter assign failed for {chapter.name}:\n{proc.stdout}\n{proc.stderr}")
+    for folder in private:
+        folder.chmod(0o700)
+    with zipfile.ZipFile(autograder_zip(dest)) as z:
+        tests = {q: z.read(f"tests/{q}.py").decode() for q in answers}
+    _prepare_autograder(dest / "autograder", chapter.stem, answers, tests, context)
     if check:
         report = grade(dest, dest / "autograder" / master.name)
-        if report.score != report.possible:
+        if report.score != report.possible or report.status != "ok":
             raise RuntimeError(
                 f"{chapter.name}: the reference solutions do not get full marks:\n{report}"
             )
     return dest
-
-
-# ----------------------------------------------------------------------------- grading
-@dataclass
-class GradeReport:
-    """Scores of one graded submission (autograded questions only)."""
-
-    chapter: str
-    questions: list[tuple[str, float, float]]  # (name, score, max score)
-    output: dict = field(default_factory=dict)  # otter's message per question
-
-    @property
-    def score(self) -> float:
-        return sum(q[1] for q in self.questions)
-
-    @property
-    def possible(self) -> float:
-        return sum(q[2] for q in self.questions)
-
-    def __str__(self) -> str:
-        lines = [f"{self.chapter}: {self.score:g} / {self.possible:g}"]
-        for name, score, most in self.questions:
-            lines.append(f"  {name:28s} {score:g} / {most:g}")
-        return "\n".join(lines)
-
-
-def _check_submission(path: Path) -> None:
-    if not path.is_file():
-        raise SubmissionError(f"submission {path} does not exist")
-    if path.suffix != ".ipynb":
-        raise SubmissionError(f"submission {path} is not a .ipynb notebook")
-    if path.stat().st_size == 0:
-        raise SubmissionError(f"submission {path} is empty")
-    try:
-        nb = nbformat.read(path, as_version=4)
-        nbformat.validate(nb)
-    except Exception as err:  # nbformat raises several types for unreadable files
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise SubmissionError(
-            f"submission {path} is not a valid Jupyter notebook: {first}"
-        ) from err
-    if not any(c.cell_type == "code" for c in nb.cells):
-        raise SubmissionError(f"submission {path} has no code cells")
-
-
-def _assignment_dir(chapter: str | Path, assignments: str | Path) -> Path:
-    chapter = Path(chapter)
-    if chapter.is_dir():
-        return chapter
-    hits = sorted(Path(assignments).glob(f"{chapter.name}*"))
-    hits = [h for h in hits if h.is_dir()]
-    if len(hits) != 1:
-        have = sorted(p.name for p in Path(assignments).glob("*") if p.is_dir())
-        raise SubmissionError(
-            f"no single assignment for chapter {chapter.name!r} in {assignments} "
-            f"(have: {', '.join(have) or 'none; run `make assignments` first'})"
-        )
-    return hits[0]
-
-
-def grade(
-    chapter: str | Path, submission: str | Path, *, assignments: str | Path = "_build/assignments"
-) -> GradeReport:
-    """Grade a submission with ``otter run`` against a chapter's autograder.
-
-    Args:
-        chapter: the chapter's assignment directory, or its number / name ("01", "01_svd_dynamics")
-            looked up in ``assignments``.
-        submission: the student's notebook.
-
-    Raises:
-        SubmissionError: the submission is missing, empty or not a notebook, or otter failed on it.
-    """
-    if not isinstance(submission, str | os.PathLike):
-        raise SubmissionError(f"submission must be the path of a notebook, got {submission!r}")
-    submission = Path(submission)
-    _check_submission(submission)
-    directory = _assignment_dir(chapter, assignments)
-    zip_path = autograder_zip(directory)
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run(
-            [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(zip_path), "-o", tmp,
-             str(submission)],
-            env=_chapter_env(tmp),
-            capture_output=True,
-            text=True,
-        )  # fmt: skip
-        results = Path(tmp) / "results.json"
-        if proc.returncode != 0 or not results.exists():
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
-            raise SubmissionError(f"otter could not grade {submission}:\n{tail}")
-        data = json.loads(results.read_text())
-    questions, output = [], {}
-    for test in data.get("tests", []):
-        if "max_score" in test and test.get("name") != "Public Tests":
-            questions.append(
-                (test["name"], float(test.get("score") or 0.0), float(test["max_score"]))
-            )
-            output[test["name"]] = test.get("output", "")
-    return GradeReport(chapter=directory.name, questions=questions, output=output)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -507,10 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     p_assign.add_argument(
         "--no-check", action="store_true", help="skip grading the reference solutions"
     )
-    p_grade = sub.add_parser("grade", help="grade a submission")
+    p_grade = sub.add_parser("grade", help="grade a submission, or every notebook in a folder")
     p_grade.add_argument("chapter", help="chapter number or name, e.g. 01")
-    p_grade.add_argument("submission", help="the student's .ipynb")
+    p_grade.add_argument("submission", help="a student's .ipynb, or a folder of them")
     p_grade.add_argument("--assignments", default="_build/assignments")
+    p_grade.add_argument("--timeout", type=float, default=300.0, help="seconds per submission")
     args = parser.parse_args(argv)
     try:
         if args.command == "assign":
@@ -521,11 +428,13 @@ def main(argv: list[str] | None = None) -> int:
                 student = dest / "student" / f"{Path(chapter).stem}.ipynb"
                 print(f"{Path(chapter).stem}: student {student}, autograder {autograder_zip(dest)}")
             return 0
-        report = grade(args.chapter, args.submission, assignments=args.assignments)
+        if not Path(args.submission).exists():
+            raise ValueError(f"no submission or folder {args.submission}")
+        grade_many(args.chapter, args.submission, assignments=args.assignments,
+                   timeout=args.timeout)  # fmt: skip
     except ValueError as err:  # SubmissionError included: a bad argument, in one line
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(report)
     return 0
 
 
