@@ -30,7 +30,7 @@ def test_makefile_lists_the_config_scales():
         (["chapter", "CH=01", "SCALE=bogus"], "SCALE must be one of"),
         (["chapter", "CH=01", "SCALE="], "SCALE must be one of"),
         (["grade"], "usage:.*make grade"),
-        (["grade", "CH=01", "SUB=/no/such/file.ipynb"], "no file SUB="),
+        (["grade", "CH=01", "SUB=/no/such/file.ipynb"], "no file or folder SUB="),
         (["grade", "CH=77", "SUB=README.md"], "no chapter CH=77"),
         (["test-site", "CHROMIUM=/no/such/chromium"], "run make book first|no Chromium"),
     ],

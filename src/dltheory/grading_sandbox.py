@@ -84,11 +84,28 @@ def _mount(libc, source, target, fstype, flags, data=None) -> None:
         raise OSError(ctypes.get_errno(), f"mount {target}")
 
 
-def _private_mounts(libc, box: str) -> None:
+_MASKED = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+
+
+def _kept_paths() -> list[str]:
+    """The folders the sandboxed Python imports from (this environment's ``sys.path`` and prefix)
+    that lie under a masked folder, e.g. a clone of the book under /tmp: they are mounted back,
+    read-only, so the library imports wherever the repository lives."""
+    found = set()
+    for p in (*sys.path, sys.prefix):
+        real = os.path.realpath(p) if p else ""
+        if os.path.isdir(real) and any(real.startswith(m + os.sep) for m in _MASKED):
+            found.add(real)
+    return [p for p in sorted(found) if not any(p.startswith(q + os.sep) for q in found)]
+
+
+def _private_mounts(libc, box: str, kept: list[str]) -> None:
     """New mount and network namespaces: no network; empty, unwritable /tmp, /var/tmp, /dev/shm,
-    /run/lock, with only the box left visible at its own path (nothing written there outlives it)."""
+    /run/lock, with only the box left visible at its own path (nothing written there outlives it)
+    and the ``kept`` folders mounted back read-only."""
     if libc.unshare(0x20000 | 0x40000000) != 0:  # CLONE_NEWNS | CLONE_NEWNET: no network either
         raise OSError(ctypes.get_errno(), "unshare")
+    handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in kept]
     _mount(libc, "none", "/", None, 0x4000 | 0x40000)  # MS_REC | MS_PRIVATE
     tmpfs = 0x2 | 0x4 | 0x8  # MS_NOSUID | MS_NODEV | MS_NOEXEC
     _mount(libc, box, "/var/tmp", None, 0x1000)  # MS_BIND: keep the box while /tmp is covered
@@ -101,9 +118,16 @@ def _private_mounts(libc, box: str) -> None:
     for place in ("/var/tmp", "/dev/shm", "/run/lock"):
         if os.path.isdir(place):
             _mount(libc, "tmpfs", place, "tmpfs", tmpfs, "size=1m,mode=0755")
+    for path, fd in handles:  # bound from the open handle: the original path is covered now
+        os.makedirs(path, exist_ok=True)
+        _mount(libc, f"/proc/self/fd/{fd}", path, None, 0x1000 | 0x4000)  # MS_BIND | MS_REC
+        _mount(libc, "none", path, None, 0x20 | 0x1000 | 0x1)  # MS_REMOUNT | MS_BIND | MS_RDONLY
+        os.close(fd)
 
 
 def _limits(uid, gid, memory: int, output: int, cpu: int, box: str):
+    kept = _kept_paths()  # computed before the fork: the child only mounts
+
     def preexec():  # runs in the child, between fork and exec
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
@@ -112,7 +136,7 @@ def _limits(uid, gid, memory: int, output: int, cpu: int, box: str):
         libc = ctypes.CDLL(None, use_errno=True)
         if uid is not None:
             try:
-                _private_mounts(libc, box)
+                _private_mounts(libc, box, kept)
             except OSError:  # no namespaces here (some containers): still unprivileged, below
                 pass
             os.setgroups([])
