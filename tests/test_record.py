@@ -89,6 +89,85 @@ def test_table_and_check_cli(results_in_tmp, capsys):
     assert "failed" in capsys.readouterr().err
 
 
+def test_table_rows_for_the_report(results_in_tmp):
+    rec = Record("95_rows", scale="ci", seed=0)
+    rec.check_close("a", predicted=1.0, measured=1.01, abs=0.0123456, statement="s", source="src")
+    rec.check_below("b", measured=0.1, bound=0.15, predicted=0.0)
+    rec.check_above("c", measured=0.5, bound=0.0, predicted=0.25)
+    rec.check_below("d", measured=0.1, bound=3)
+    rec.check_equal("e", predicted=[[1.0, 2.0]], measured=[[1.0, 2.0]])
+    rec.finish()
+    rows = {r["claim"]: r for r in records_table(load_records())}
+    a = rows["a"]
+    assert (a["statement"], a["source"], a["tolerance"], a["predicted"]) == (
+        "s",
+        "src",
+        "±0.0123",
+        "1",
+    )
+    assert a["section"] == "" and a["chapter_title"] == ""  # no source for this chapter
+    # a bound shows as the tolerance; its prediction only where the record holds a nonzero one
+    assert (rows["b"]["predicted"], rows["b"]["tolerance"]) == ("—", "< 0.15")
+    assert (rows["c"]["predicted"], rows["c"]["tolerance"]) == ("0.25", "> 0")
+    assert (rows["d"]["predicted"], rows["d"]["tolerance"]) == ("—", "< 3")
+    assert rows["e"]["predicted"] == rows["e"]["measured"] == "[[1, 2]]"
+    assert rows["a"]["runtime (s)"] >= 0 and rows["a"]["passed"] == "pass"
+
+
+CHAPTER_SOURCE = """---
+title: front matter
+---
+# 9. A chapter
+
+Prose naming "not-here" outside code.
+
+## Setup: the $N_1$ modes
+
+```{code-cell} ipython3
+# a comment, not a heading
+record.check_close("plain-id", predicted=1.0, measured=1.0, rel=0.1)
+```
+
+## Theory
+
+````{prf:theorem} A fence with a heading inside
+## Not a section
+````
+
+```{code-cell} ipython3
+for b in range(3):
+    record.check_close(f"mode-{b + 1}", predicted=1.0, measured=1.0, rel=0.1)
+print(f"{b}")
+```
+
+### Theory
+
+```{code-cell} ipython3
+record.check_close("repeated-title", predicted=1.0, measured=1.0, rel=0.1)
+```
+"""
+
+
+def test_table_links_claims_to_their_section(results_in_tmp, monkeypatch):
+    import dltheory.record as record_module
+
+    src = results_in_tmp / "src" / "94_linked.md"
+    src.parent.mkdir()
+    src.write_text(CHAPTER_SOURCE)
+    monkeypatch.setattr(record_module, "_chapter_source", lambda ch: src)
+    rec = Record("94_linked", scale="ci", seed=0)
+    for cid in ("plain-id", "mode-2", "repeated-title", "unknown-id"):
+        rec.check_close(cid, predicted=1.0, measured=1.0, rel=0.1)
+    rec.finish()
+    rows = {r["claim"]: r for r in records_table(load_records())}
+    assert rows["plain-id"]["chapter_title"] == "9. A chapter"
+    assert rows["plain-id"]["section"] == "setup-the-n-1-modes"
+    assert rows["mode-2"]["section"] == "theory"
+    # a repeated title gets a numbered id that the source does not tell: link to the chapter
+    assert rows["repeated-title"]["section"] == ""
+    assert rows["unknown-id"]["section"] == ""
+
+
 def test_savefig(results_in_tmp):
     import matplotlib.pyplot as plt
 

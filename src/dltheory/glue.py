@@ -50,9 +50,16 @@ def as_glue_value(name: str, value):
 
 def glue(name: str, value) -> None:
     """Glue one value for the prose, without displaying it (see :func:`as_glue_value`)."""
-    from myst_nb import glue as _glue  # the book's dependency, needed only when a chapter runs
+    # What myst_nb.glue(name, value, display=False) sends, written here so that a chapter also runs
+    # where only the library is installed (a downloaded notebook): a display of the value's
+    # mimebundle under the papermill-record prefix, which the book's build reads back.
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display
 
-    _glue(name, as_glue_value(name, value), display=False)
+    prefix = "application/papermill.record/"
+    bundle, metadata = format_display_data(as_glue_value(name, value))
+    metadata["scrapbook"] = dict(name=name, mime_prefix=prefix)
+    display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
 def glue_all(values: Mapping | None = None, **more) -> None:

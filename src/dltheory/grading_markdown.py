@@ -1,8 +1,10 @@
 """The chapters' MyST Markdown as plain Jupyter Markdown, for the student notebooks.
 
 Glued numbers become their values (from the reference run), citations "Saxe et al. (2014)" from
-``book/references.bib``, equation references "(1)" with the equations tagged to match, theorem
-directives Markdown with their math, and any other role its plain text.
+``book/references.bib``, equation references "(1)" with the equations tagged to match, theorem,
+exercise, admonition and figure directives Markdown with a bold heading, references to a labelled
+directive its title, ``(label)=`` targets and ``%`` comments nothing, and any other role its plain
+text. The chapters' downloadable notebooks (``book/_ext/book_assets.py``) use the same conversion.
 """
 
 from __future__ import annotations
@@ -10,14 +12,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-_GLUE = re.compile(r"\{glue(?::text)?\}`([^`:]+)(?::([^`]*))?`")
+_GLUE = re.compile(r"\{glue(?::text|:md|:any)?\}`([^`:]+)(?::([^`]*))?`")
 _CITE = re.compile(r"\{cite(?::(t|p))?\}`([^`]*)`")
 _EQ = re.compile(r"\{eq\}`([^`]*)`")
 _PRF_REF = re.compile(r"\{prf:ref\}`([^`]*)`")
+_REF = re.compile(r"\{(?:ref|numref)\}`([^`<]*?)\s*(?:<([^`>]*)>)?`")
+_MATH_ROLE = re.compile(r"\{math\}`([^`]*)`")
 _ROLE = re.compile(r"\{[a-z:-]+\}`([^`]*)`")
+_EXPLICIT = re.compile(r"^(.*?)\s*<[^<>]*>$", re.S)  # {doc}`text <target>` -> text
+_TARGET = re.compile(r"^\(([^()\s]+)\)=[ \t]*\n?", re.M)
+_COMMENT = re.compile(r"^%[^\n]*\n?", re.M)
+# Directives rendered as their body under a bold heading (the rest: see _directive).
+_START, _END = ("exercise-start", "solution-start"), ("exercise-end", "solution-end")
 _LABELLED_MATH = re.compile(r"\$\$(?P<body>.*?)\$\$[ \t]*\((?P<label>[A-Za-z0-9_:-]+)\)", re.S)
 _DIRECTIVE = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{(?P<name>prf:[a-z]+|admonition|note|warning|tip)\}[ \t]*(?P<title>[^\n]*)\n"
+    r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[a-z][a-z:-]*)\}[ \t]*(?P<title>[^\n]*)\n"
     r"(?P<body>.*?)^(?P=fence)[ \t]*$",
     re.S | re.M,
 )
@@ -43,14 +52,23 @@ def bibliography(path: str | Path) -> dict[str, str]:
     return out
 
 
+def _kind(name: str) -> str:
+    """``prf:theorem`` -> "Theorem", ``exercise-start`` -> "Exercise", ``glue:figure`` -> "Figure"."""
+    return name.split(":")[-1].removesuffix("-start").replace("-", " ").capitalize()
+
+
 def theorem_titles(folder: str | Path) -> dict[str, str]:
-    """label -> title of every theorem-like directive in the chapters of ``folder``."""
+    """label -> title of every labelled directive (theorem, exercise, figure...) in the chapters of
+    ``folder``, and of every ``(label)=`` section target (its heading)."""
     out = {}
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.md")):
-        for m in _DIRECTIVE.finditer(path.read_text()):
-            label = re.search(r"^:label:\s*(\S+)", m["body"], re.M)
+        text = path.read_text()
+        for m in _DIRECTIVE.finditer(text):
+            label = re.search(r"^:(?:label|name):\s*(\S+)", m["body"], re.M)
             if label:
-                out[label[1]] = f"{m['name'].split(':')[-1].capitalize()} ({m['title'].strip()})"
+                out[label[1]] = f"{_kind(m['name'])} ({m['title'].strip()})"
+        for m in re.finditer(r"^\(([^()\s]+)\)=[ \t]*\n\s*#+[ \t]+([^\n]+)", text, re.M):
+            out.setdefault(m[1], f"the section \u201c{m[2].strip()}\u201d")
     return out
 
 
@@ -76,24 +94,52 @@ def _cite(kind: str | None, keys: str, bib: dict) -> str:
     return "; ".join(parts) if kind == "t" else "(" + "; ".join(parts) + ")"
 
 
+def _directive(m: re.Match) -> str:
+    """One MyST directive as plain Markdown: its body under a bold heading, options dropped."""
+    name, title = m["name"], m["title"].strip()
+    body = "\n".join(
+        line for line in m["body"].strip("\n").split("\n") if not re.match(r"^:[\w-]+:", line)
+    ).strip()
+    if name in _END:
+        return ""
+    if name in ("code-block", "code", "sourcecode"):
+        return f"```{title}\n{body}\n```"
+    if name == "math":
+        return f"$$\n{body}\n$$"
+    if name in ("figure", "glue:figure", "image"):
+        return f"*Figure.* {body}" if body else ""  # the image is the output of a code cell
+    if name.startswith("prf:") or name in ("exercise", "exercise-start"):
+        head = f"**{_kind(name)}** ({title})." if title else f"**{_kind(name)}.**"
+    elif name in ("solution", "solution-start"):
+        head = "**Solution.**"  # its argument is the exercise's label, not a title
+    else:
+        head = f"**{title or _kind(name)}.**"
+    return f"---\n\n{head}\n{body}\n\n---" if body else f"---\n\n{head}"
+
+
+def _ref(m: re.Match, targets: dict) -> str:
+    text, label = (m[1], m[2]) if m[2] else ("", m[1])
+    return text or targets.get(label.strip(), label.strip())
+
+
 def plain(text: str, *, glued: dict, bib: dict, equations: dict, theorems: dict) -> str:
-    """``text`` (MyST Markdown) as plain Jupyter Markdown."""
+    """``text`` (MyST Markdown) as plain Jupyter Markdown.
 
-    def directive(m):
-        body = "\n".join(
-            line for line in m["body"].strip("\n").split("\n") if not re.match(r"^:[\w-]+:", line)
-        )
-        kind = m["name"].split(":")[-1].capitalize()
-        title = m["title"].strip()
-        head = f"**{kind}** ({title})." if m["name"].startswith("prf:") else f"**{title or kind}.**"
-        return f"---\n\n{head}\n{body.strip()}\n\n---"
-
-    text = _DIRECTIVE.sub(directive, text)
+    ``theorems`` maps labels to titles (:func:`theorem_titles`) for ``{prf:ref}``, ``{ref}`` and
+    ``{numref}``; a theorem not found there is "the theorem above".
+    """
+    for _ in range(4):  # a directive nested in another (longer fence) is converted on the next pass
+        text, n = _DIRECTIVE.subn(_directive, text)
+        if not n:
+            break
+    text = _TARGET.sub("", _COMMENT.sub("", text))
     text = _LABELLED_MATH.sub(
         lambda m: f"$${m['body'].rstrip()}\n\\tag{{{equations.get(m['label'], '?')}}}\n$$", text
     )
     text = _GLUE.sub(lambda m: _format(glued[m[1]], m[2]) if m[1] in glued else f"`{m[1]}`", text)
     text = _CITE.sub(lambda m: _cite(m[1], m[2], bib), text)
     text = _EQ.sub(lambda m: f"({equations.get(m[1], m[1])})", text)
-    text = _PRF_REF.sub(lambda m: theorems.get(m[1], m[1]), text)
-    return _ROLE.sub(r"\1", text)
+    text = _PRF_REF.sub(lambda m: theorems.get(m[1], "the theorem above"), text)
+    text = _REF.sub(lambda m: _ref(m, theorems), text)
+    text = _MATH_ROLE.sub(r"$\1$", text)
+    return _ROLE.sub(lambda m: _EXPLICIT.sub(r"\1", m[1]), text)

@@ -38,6 +38,7 @@ import re
 import sys
 import tempfile
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -473,8 +474,104 @@ def _fmt_tol(tol: dict) -> str:
     }.get(key, f"{key} {val}")
 
 
+def _fmt_cell(x: Any) -> str:
+    """A stored value for a table cell: numbers to 4 significant digits, also inside lists."""
+    if isinstance(x, list):
+        return "[" + ", ".join(_fmt_cell(v) for v in x) + "]"
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return _fmt(x)
+
+
+def _fmt_tol_cell(tol: dict) -> str:
+    """A tolerance for a table cell: as :func:`_fmt_tol`, numbers to 3 significant digits."""
+    key, val = next(iter(tol.items()))
+    if key in ("abs", "below", "above") and isinstance(val, int | float):
+        return {"abs": "±", "below": "< ", "above": "> "}[key] + f"{val:.3g}"
+    return _fmt_tol(tol)
+
+
+def _fmt_predicted(claim: dict) -> str:
+    """The prediction of a claim; a bound with no prediction beside it (None or 0) shows as "—"."""
+    p = claim.get("predicted")
+    if next(iter(claim["tolerance"])) in ("below", "above"):
+        v = _number(p)
+        if not math.isfinite(v) or v == 0:
+            return "—"
+    return _fmt_cell(p)
+
+
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})(.*)$")
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
+_LITERAL = re.compile(r"""(f?)(["'])((?:(?!\2).)+)\2""")
+# an f-string that can build a claim id: starts with id characters, no spaces outside its fields
+_ID_TEMPLATE = re.compile(r"[A-Za-z0-9_.-]+(\{[^{}]+\}[A-Za-z0-9_.-]*)+")
+
+
+def _section_id(title: str) -> str | None:
+    """The id Sphinx gives a section titled ``title`` (docutils' ``make_id``); None for titles
+    holding roles, whose rendered text cannot be read off the source."""
+    if "{" in title:
+        return None
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)  # [text](url) -> text
+    text = re.sub(r"[$`*]", "", text)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    text = re.sub(r"[^a-z0-9]+", "-", " ".join(text.split()))
+    return re.sub(r"^[-0-9]+|-+$", "", text) or None
+
+
+def _chapter_outline(chapter: str) -> tuple[str, list[tuple[str, bool, str | None]]]:
+    """A chapter's title and, in order, every string literal of its code cells as (text, is an
+    f-string, id of the section it is in: None before the first subsection or where the id is not
+    known). Empty where the chapter's source is not found."""
+    path = _chapter_source(chapter) if _NAME.fullmatch(chapter) else None
+    if path is None:
+        return "", []
+    title, section, seen, literals = "", None, set(), []
+    fences: list[tuple[str, int, bool]] = []  # open fences: (character, length, is a code cell)
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        m = _FENCE.match(line)
+        if m:
+            mark, rest = m.group(1), m.group(2).strip()
+            if fences and fences[-1][0] == mark[0] and len(mark) >= fences[-1][1] and not rest:
+                fences.pop()
+            else:
+                fences.append((mark[0], len(mark), rest.startswith("{code-cell}")))
+            continue
+        if not fences:
+            h = _HEADING.match(line)
+            if h and len(h.group(1)) == 1 and not title:
+                title = h.group(2).strip()
+            elif h:
+                sid = _section_id(h.group(2))
+                section = None if sid in seen else sid  # a repeated title gets a numbered id
+                seen.add(sid)
+        elif fences[-1][2]:
+            literals += [(t, f == "f", section) for f, _, t in _LITERAL.findall(line)]
+    return title, literals
+
+
+def _claim_section(claim_id: str, literals: list[tuple[str, bool, str | None]]) -> str | None:
+    """The section whose code first names ``claim_id``, literally or through an f-string template."""
+    for text, is_f, section in literals:
+        if text == claim_id:
+            return section
+        if is_f and _ID_TEMPLATE.fullmatch(text):
+            pattern = re.sub(r"\\\{.*?\\\}", "[^ ]+", re.escape(text))
+            if re.fullmatch(pattern, claim_id):
+                return section
+    return None
+
+
 def records_table(records: list[dict]) -> list[dict]:
-    """Flatten records into table rows: chapter, claim, predicted, measured, tolerance, passed, runtime."""
+    """Flatten records into table rows, one per claim.
+
+    Keys: chapter, scale, claim, predicted, measured, tolerance, passed ("pass" or "FAIL"),
+    runtime (s) (the whole chapter's), statement, source, chapter_title (the chapter's first heading,
+    "" where its source is not found) and section (the id of the chapter section whose code names
+    the claim, "" where it cannot be told). A bound's prediction shows as "—" unless the record holds
+    a nonzero one; its tolerance shows as "< b" or "> b".
+    """
     if not isinstance(records, list) or not all(
         isinstance(r, dict) and {"chapter", "scale", "claims", "runtime_s"} <= r.keys()
         for r in records
@@ -482,17 +579,22 @@ def records_table(records: list[dict]) -> list[dict]:
         raise ValueError("records must be a list of chapter records, as load_records returns")
     rows = []
     for r in records:
+        title, literals = _chapter_outline(str(r["chapter"]))
         for c in r["claims"]:
             rows.append(
                 {
                     "chapter": r["chapter"],
                     "scale": r["scale"],
                     "claim": c["id"],
-                    "predicted": _fmt(c["predicted"]),
-                    "measured": _fmt(c["measured"]),
-                    "tolerance": _fmt_tol(c["tolerance"]),
+                    "predicted": _fmt_predicted(c),
+                    "measured": _fmt_cell(c["measured"]),
+                    "tolerance": _fmt_tol_cell(c["tolerance"]),
                     "passed": "pass" if c["passed"] else "FAIL",
                     "runtime (s)": r["runtime_s"],
+                    "statement": c.get("statement", ""),
+                    "source": c.get("source", ""),
+                    "chapter_title": title,
+                    "section": _claim_section(c["id"], literals) or "",
                 }
             )
     return rows

@@ -274,40 +274,64 @@ def test_search_finds_chapter_one(probe: Probe) -> None:
 
 
 READ_TABLES = """els => els.map(t => ({
-    headers: [...t.querySelectorAll('thead tr:last-child > *')].map(c => c.innerText.trim()),
-    rows: [...t.querySelectorAll('tbody tr')].map(
-        tr => [...tr.children].map(c => c.innerText.trim())),
+    headers: [...t.querySelectorAll('thead tr:last-child > *')].map(c => c.textContent.trim()),
+    rows: [...t.querySelectorAll('tbody tr[data-chapter]')].map(tr => ({
+        chapter: tr.dataset.chapter,
+        cells: [...tr.children].map(c => c.innerText.trim()),
+        links: [...tr.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
+    })),
 }))"""
+CLAIM_COLUMNS = ("claim", "predicted", "measured", "tolerance", "verdict")
+CHAPTER_COLUMNS = ("chapter", "scale", "claims passed", "run time (s)")
+
+
+def _report_table(tables: list[dict], columns: tuple[str, ...]) -> dict | None:
+    return next((t for t in tables if tuple(t["headers"]) == columns), None)
 
 
 def test_reproduction_report_passes(probe: Probe) -> None:
+    """Every chapter has claim rows, every claim passes and links to its chapter, and each
+    chapter's run time is shown once, in the per-chapter table."""
     rel = "book/reproduction.html"
     probe.goto(rel)
     tables = probe.page.locator(f"{ARTICLE} table").evaluate_all(READ_TABLES)
-    claims = [t for t in tables if {"chapter", "claim", "passed"} <= set(t["headers"])]
-    assert claims, (
-        f"{rel}: no table with columns chapter, claim, passed; "
+    claims = _report_table(tables, CLAIM_COLUMNS)
+    chapters = _report_table(tables, CHAPTER_COLUMNS)
+    assert claims and chapters, (
+        f"{rel}: expected a claims table {CLAIM_COLUMNS} and a chapters table {CHAPTER_COLUMNS}; "
         f"tables found: {[t['headers'] for t in tables]}"
     )
-    headers, rows = claims[0]["headers"], claims[0]["rows"]
-    col = {name: headers.index(name) for name in ("chapter", "claim", "passed")}
+    rows = claims["rows"]
     assert rows, f"{rel}: the claims table has no rows"
 
     problems = []
     chapters_in_site = set(probe.site.chapter_pages())
-    chapters_in_table = {r[col["chapter"]] for r in rows}
+    chapters_in_table = {r["chapter"] for r in rows}
     for num in EXPECTED_CHAPTERS:
         if not any(c.startswith(f"{num}_") for c in chapters_in_table):
             problems.append(f"no claim row for chapter {num}")
     for name in sorted(chapters_in_site - chapters_in_table):
         problems.append(f"no claim row for chapter page {name}")
+    verdict = CLAIM_COLUMNS.index("verdict")
     failed = [
-        f"{r[col['chapter']]} / {r[col['claim']]}: passed={r[col['passed']]!r}"
+        f"{r['chapter']} / {r['cells'][0].splitlines()[0]}"
         for r in rows
-        if r[col["passed"]].lower() != "pass"
+        if r["cells"][verdict] != "pass"
     ]
     if failed:
         problems.append(f"claims not passing:{_list(failed)}")
+    unlinked = [
+        f"{r['chapter']} / {r['cells'][0].splitlines()[0]}"
+        for r in rows
+        if not any(urlsplit(h).path == f"{r['chapter']}.html" for h in r["links"])
+    ]
+    if unlinked:
+        problems.append(f"claims without a link to their chapter:{_list(unlinked)}")
+    if {r["chapter"] for r in chapters["rows"]} != chapters_in_table:
+        problems.append(
+            f"the chapters table lists {sorted(r['chapter'] for r in chapters['rows'])}, "
+            f"the claims table {sorted(chapters_in_table)}"
+        )
 
     summary = probe.page.locator(ARTICLE).inner_text()
     m = re.search(r"(\d+) of (\d+) claims pass", summary)
@@ -315,6 +339,57 @@ def test_reproduction_report_passes(probe: Probe) -> None:
         problems.append("no 'N of M claims pass' summary")
     elif not (int(m.group(1)) == int(m.group(2)) == len(rows)):
         problems.append(f"summary says {m.group(0)!r} but the table has {len(rows)} rows")
+    assert not problems, f"{rel}:\n" + "\n".join(problems)
+
+
+TABLES_WIDER_THAN_PAGE = """article => {
+    const limit = Math.min(article.getBoundingClientRect().right, window.innerWidth) + 1;
+    return [...article.querySelectorAll('table')]
+        .map(t => [t.querySelector('th') ? t.querySelector('th').textContent.trim() : '?',
+                   t.getBoundingClientRect().right, t.scrollWidth, t.clientWidth])
+        .filter(([, right, scroll, client]) => right > limit || scroll > client + 1)
+        .map(([head, right, scroll, client]) =>
+            `table starting '${head}': right edge ${right.toFixed(0)} px, limit ${limit.toFixed(0)} px`
+            + (scroll > client + 1 ? `, content ${scroll} px in ${client} px` : ''));
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+@pytest.mark.parametrize("name", ["reproduction", "performance"])
+def test_report_tables_fit_the_page(probe: Probe, name: str, width: int) -> None:
+    rel = f"book/{name}.html"
+    probe.page.set_viewport_size({"width": width, "height": 900})
+    probe.goto(rel)
+    article = probe.page.locator(ARTICLE)
+    assert article.locator("table").count(), f"{rel}: no table"
+    wide = article.evaluate(TABLES_WIDER_THAN_PAGE)
+    overflow = probe.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    if overflow > 1:
+        wide.append(f"the page scrolls sideways by {overflow} px")
+    assert not wide, f"{rel} at {width} px:{_list(wide)}"
+
+
+def test_performance_page_shows_a_benchmark(probe: Probe) -> None:
+    """Never empty: a benchmark with its date and machine, every section filled, math typeset."""
+    rel = "book/performance.html"
+    probe.goto(rel, settle=True)
+    article = probe.page.locator(ARTICLE)
+    text = article.inner_text()
+    problems = []
+    m = re.search(r"a (full|quick) run on (\d{4}-\d\d-\d\d[^,]*), on ([^(]+)\((\d+) CPUs", text)
+    if m is None:
+        problems.append("no 'a full run on DATE, on MACHINE (N CPUs' line")
+    if "Not measured" in text or "Filled in by" in text or "No benchmark results" in text:
+        problems.append("a section says the benchmark did not measure it")
+    if article.locator("table").count() < 4:
+        problems.append(f"{article.locator('table').count()} tables, expected at least 4")
+    if article.locator("img").count() < 1:
+        problems.append("no figure (cost against problem size)")
+    if not article.locator("mjx-container").count():
+        problems.append("no typeset math")
+    raw = re.findall(r"\$[^$\n]{1,40}\$", text)
+    if raw:
+        problems.append(f"math left as text: {raw[:5]}")
     assert not problems, f"{rel}:\n" + "\n".join(problems)
 
 
