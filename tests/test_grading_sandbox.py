@@ -224,6 +224,15 @@ def test_reference_gets_full_marks(assignment):
     assert (report.score, report.possible, report.status) == (1, 1, "ok")
 
 
+def test_relative_paths(assignment, monkeypatch):
+    """`make assignments` passes a relative --out: grading must not depend on the working folder of
+    the processes it starts."""
+    monkeypatch.chdir(assignment.parent)
+    rel = Path(assignment.name)
+    report = grading.grade(rel, rel / "autograder" / "07_test.ipynb")
+    assert (report.score, report.possible, report.status) == (1, 1, "ok")
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_class_folder_grades(graded, name):
     row = graded["rows"][name]

@@ -237,7 +237,8 @@ def grade(
         raise ArgumentTypeError(f"user must be a user name, got {user!r}")
     submission = Path(submission)
     _check_submission(submission)
-    directory = _assignment_dir(chapter, assignments)
+    # absolute: the verdict runs in its own working folder, and --out is often relative
+    directory = _assignment_dir(chapter, assignments).resolve()
     autograder = directory / "autograder"
     manifest = json.loads((autograder / "manifest.json").read_text())
     questions = manifest["questions"]
