@@ -185,10 +185,25 @@ def _offer_ipynb(app, pagename, templatename, context, doctree) -> None:
         repository_url=_repository_url(app.config) or PLACEHOLDER_URL,
         glued=glued_values(glue_json),
     )
+    # Written again at build-finished: Sphinx copies the executed notebook to the same path after
+    # this event, which would replace the plain download with outputs and MyST roles.
+    _DOWNLOADS[pagename] = nb
     out = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
     context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+_DOWNLOADS: dict = {}
+
+
+def _write_downloads(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    import nbformat
+
+    for pagename, nb in _DOWNLOADS.items():
+        nbformat.write(nb, Path(app.outdir) / "_sources" / f"{pagename}.ipynb")
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -212,4 +227,5 @@ def setup(app):
     # before sphinx-book-theme builds its header buttons (priority 501)
     app.connect("html-page-context", _offer_ipynb, priority=400)
     app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _write_downloads)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
