@@ -137,7 +137,8 @@ def test_kernels_match_the_network(rng):
 
 def test_infinite_width_start_is_the_wide_limit(rng):
     inf = infinite_width_start(D)
-    assert inf.q == 1.0 and not inf.m.any()
+    np.testing.assert_allclose(inf.q, 1.0, rtol=1e-15)
+    np.testing.assert_allclose(inf.m, 0.0, atol=0.0)
     p = init_params(D, 20000, rng=rng)
     wide = empirical_moments(p.w, p.z)
     assert np.max(np.abs(wide.M - inf.M)) < 0.05

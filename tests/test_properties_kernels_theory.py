@@ -163,7 +163,7 @@ def test_test_mse_is_a_scaled_squared_distance(seed, D, c):
     b1, b2 = rng.standard_normal((2, D))
     m = float(predicted_test_mse(b1, b2))
     np.testing.assert_allclose(m, np.sum((b1 - b2) ** 2) / D, rtol=EXACT)
-    assert predicted_test_mse(b1, b1) == 0.0  # x - x is exactly 0 in floating point
+    np.testing.assert_allclose(predicted_test_mse(b1, b1), 0.0, atol=1e-15)
     np.testing.assert_allclose(predicted_test_mse(b2, b1), m, rtol=EXACT)
     np.testing.assert_allclose(
         predicted_test_mse(c * b1, c * b2), c**2 * m, rtol=1e-12, atol=1e-300
@@ -187,7 +187,7 @@ def test_expected_rho_squared_is_a_second_moment_of_a_cosine(alpha, c, D):
 def test_readout_error_limits(rho, P_t):
     mse = float(predicted_readout_mse(rho, P_t))
     assert mse >= 0.0
-    assert predicted_readout_mse(1.0, P_t) == 0.0
+    np.testing.assert_allclose(predicted_readout_mse(1.0, P_t), 0.0, atol=1e-15)
     np.testing.assert_allclose(predicted_readout_mse(0.0, P_t), (P_t - 1) / (P_t - 2), rtol=EXACT)
     np.testing.assert_allclose(mse, (1 - rho**2) * (1 + 1 / (P_t - 2)), rtol=EXACT)
 

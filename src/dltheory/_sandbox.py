@@ -228,10 +228,10 @@ def _run_ok_test(path: str, env: dict) -> list[tuple[bool, bool, str]]:
     import io
     from textwrap import dedent
 
-    spec: dict = {}
+    namespace: dict = {}
     with open(path) as f:
-        exec(f.read(), spec)  # otter's own test file, from the private autograder folder
-    test = spec["test"]
+        exec(f.read(), namespace)  # otter's own test file, from the private autograder folder
+    test = namespace["test"]
     out = []
     for i, case in enumerate(test["suites"][0]["cases"]):
         name = f"{test['name']} {i}"
