@@ -39,8 +39,11 @@ install: $(STAMP)
 # torch==2.13.0 is pinned so pip takes the CPU wheel; constraints.txt pins the whole environment.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test,course]'
+	@echo "Installing the pinned environment into $(VENV) (a few minutes on a first run; pip lists each package)"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -c constraints.txt -e '.[book,test,course]' \
+	  | grep --line-buffered -E '^(Collecting|Successfully|ERROR)' || test "$${PIPESTATUS[0]}" -eq 0
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (dltheory)" >/dev/null
+	$(BIN)/python -m dltheory._kernel_log $(VENV)/etc/ipython >/dev/null
 	@touch $@
 
 book: $(STAMP)

@@ -185,3 +185,95 @@ def test_binder_takes_cpu_torch_with_the_same_pins():
     assert "torch==2.13.0+cpu" in pins
     assert {p.replace("+cpu", "") for p in pins} == wanted
     assert "pip install --no-deps -e ." in (ROOT / "binder" / "postBuild").read_text()
+
+
+def _closure(names: list[str]) -> set[str]:
+    """The installed distributions that ``names`` need, their own requirements included (no extras)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    seen, todo = set(), list(names)
+    while todo:
+        dist = metadata.distribution(todo.pop())
+        name = dist.metadata["Name"].lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        for line in dist.requires or []:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return seen
+
+
+def _link_distributions(names: set[str], site: Path) -> None:
+    """Make ``names`` importable in ``site`` by linking their installed files' top-level entries."""
+    from importlib import metadata
+
+    for name in names:
+        dist = metadata.distribution(name)
+        for top in {Path(f).parts[0] for f in dist.files or [] if not str(f).startswith("..")}:
+            src = Path(dist.locate_file(top))
+            if src.exists() and not (site / top).exists() and top != "__pycache__":
+                (site / top).symlink_to(src)
+
+
+def test_download_runs_in_a_fresh_venv_with_only_the_wheel(tmp_path, monkeypatch):
+    """Chapter 1's download, at the ci scale, in a venv holding the book's wheel and its dependencies.
+
+    The wheel is built from this checkout; the dependencies (and ipykernel, for the kernel) are the
+    ones installed here, linked into the fresh venv, because the tests run offline.
+    """
+    import subprocess
+    import sysconfig
+
+    from nbclient import NotebookClient
+
+    wheels, fresh = tmp_path / "wheels", tmp_path / "fresh"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, ROOT],
+                   check=True, cwd=tmp_path)  # fmt: skip
+    (wheel,) = wheels.glob("dltheory-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", fresh], check=True)
+    python = fresh / "bin" / "python"
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    site = Path(purelib)
+    subprocess.run([*pip, "--python", python, "install", "--no-deps", "--no-index", wheel],
+                   check=True)  # fmt: skip
+    deps = _closure(
+        [r.split(";")[0].split("=")[0] for r in _project_dependencies()] + ["ipykernel"]
+    )
+    _link_distributions(deps - {"dltheory"}, site)
+    assert Path(sysconfig.get_path("purelib")) != site
+    where = subprocess.run(
+        [python, "-c", "import dltheory; print(dltheory.__file__)"],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert where.startswith(str(site)), "the fresh venv must import the wheel, not the checkout"
+
+    kernels = tmp_path / "share" / "jupyter" / "kernels" / "fresh"
+    kernels.mkdir(parents=True)
+    spec = {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "fresh", "language": "python"}  # fmt: skip
+    (kernels / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
+    monkeypatch.delenv("DLTHEORY_RESULTS_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    chapter = CHAPTERS[0]
+    nb = ASSETS.download_notebook(chapter, repository_url=_repository_url())
+    work = tmp_path / "reader"
+    work.mkdir()
+    NotebookClient(
+        nb, timeout=600, kernel_name="fresh", resources={"metadata": {"path": work}}
+    ).execute()
+    records = list(tmp_path.glob(f"dltheory-*/**/{chapter.stem}.json"))
+    assert len(records) == 1 and json.loads(records[0].read_text())["scale"] == "ci"
+    assert list(work.iterdir()) == []
+
+
+def _project_dependencies() -> list[str]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
