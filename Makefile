@@ -25,7 +25,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 help:
 	@echo "make book      install if needed, execute every chapter (book scale), build _build/html"
 	@echo "make test      install if needed, then lint, unit tests, every chapter at ci scale"
-	@echo "make chapter CH=01 [SCALE=paper|book|ci]   rerun one chapter, print where its outputs went"
+	@echo "make chapter CH=01 [SCALE=paper|book|ci] [PROGRESS=0]   rerun one chapter, print where its outputs went"
 	@echo "make bench     time the simulations against the machine's limits, write _build/bench.json"
 	@echo "make assignments   student notebooks + otter autograders from every chapter's exercises"
 	@echo "make grade CH=01 SUB=notebook-or-folder [TIMEOUT=300]   grade in isolation, write grades.csv"
@@ -114,11 +114,14 @@ ifneq ($(filter test-site,$(MAKECMDGOALS)),)
   endif
 endif
 
+# A chapter run by hand shows the simulations' progress bars (one line per bar every 10 s) and the
+# chapter's printed output as it runs; PROGRESS=0 keeps only papermill's cell counter.
+PROGRESS ?= 1
 chapter: $(STAMP)
 	@src=$(CH_SRC); name=$$(basename $${src%.md}); out=_build/chapters/$(SCALE); mkdir -p $$out; \
 	$(BIN)/jupytext --quiet --from myst --to ipynb --set-kernel python3 -o $$out/$$name.src.ipynb $$src; \
-	DLTHEORY_RESULTS_DIR=$(CURDIR)/$$out/results $(BIN)/papermill --cwd book -p scale $(SCALE) \
-	  $$out/$$name.src.ipynb $$out/$$name.ipynb; \
+	DLTHEORY_RESULTS_DIR=$(CURDIR)/$$out/results DLTHEORY_PROGRESS=$(PROGRESS) TQDM_MININTERVAL=10 \
+	  $(BIN)/papermill --cwd book --log-output -p scale $(SCALE) $$out/$$name.src.ipynb $$out/$$name.ipynb; \
 	echo "executed notebook: $$out/$$name.ipynb"; \
 	echo "record:            $$out/results/$$name.json"; \
 	echo "figures:           $$out/results/figures/$$name/"
