@@ -190,6 +190,21 @@ def _positive(name: str, value) -> float:
     return float(value)
 
 
+def _check_limits(timeout, memory_mb, output_mb, user) -> tuple[float, float, float]:
+    """The sandbox's limits as floats, after checking them and the user name."""
+    limits = tuple(
+        _positive(name, value)
+        for name, value in (
+            ("timeout", timeout),
+            ("memory_mb", memory_mb),
+            ("output_mb", output_mb),
+        )
+    )
+    if not isinstance(user, str) or not user:
+        raise ArgumentTypeError(f"user must be a user name, got {user!r}")
+    return limits
+
+
 def _verdict(answers: Path, autograder: Path, work: Path) -> dict:
     proc = subprocess.run(
         [sys.executable, "-I", "-m", "dltheory._sandbox", "verdict", str(answers), str(autograder)],
@@ -231,10 +246,7 @@ def grade(
     """
     if not isinstance(submission, str | os.PathLike):
         raise SubmissionError(f"submission must be the path of a notebook, got {submission!r}")
-    timeout = _positive("timeout", timeout)
-    memory_mb, output_mb = _positive("memory_mb", memory_mb), _positive("output_mb", output_mb)
-    if not isinstance(user, str) or not user:
-        raise ArgumentTypeError(f"user must be a user name, got {user!r}")
+    timeout, memory_mb, output_mb = _check_limits(timeout, memory_mb, output_mb, user)
     submission = Path(submission)
     _check_submission(submission)
     # absolute: the verdict runs in its own working folder, and --out is often relative
@@ -294,10 +306,7 @@ def grade_many(
     """
     if not isinstance(target, str | os.PathLike):
         raise ArgumentTypeError(f"target must be a notebook or a folder, got {target!r}")
-    for name, value in (("timeout", timeout), ("memory_mb", memory_mb), ("output_mb", output_mb)):
-        _positive(name, value)
-    if not isinstance(user, str) or not user:
-        raise ArgumentTypeError(f"user must be a user name, got {user!r}")
+    _check_limits(timeout, memory_mb, output_mb, user)
     if not isinstance(echo, bool):
         raise ArgumentTypeError(f"echo must be True or False, got {echo!r}")
     target = Path(target)
