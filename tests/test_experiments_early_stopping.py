@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import EXACT
 
 from dltheory.config import get_scale
 from dltheory.experiments import early_stopping as es
@@ -74,7 +75,10 @@ def test_error_curves_reproduce_the_chapter_streams():
     assert res.predicted_test.shape == (T, 2, 2)
     assert res.min_error.shape == res.t_opt.shape == (2, 2, TINY.n_seeds)
     assert res.predicted_min_error.shape == (2, 2)
-    assert res.fine_min_error.shape == (2, TINY.n_snr_grid * 4)
+    assert res.fine_min_error.shape == (2, res.fine_snr.size) and res.fine_jumps.shape == (
+        2,
+        res.fine_snr.size - 1,
+    )
     rng = _rng()
     snrs = es.snr_grid(SETUP, TINY, (4.0,))
     for i, r in enumerate((1, 3)):
@@ -155,6 +159,11 @@ def test_examples_grid_and_properties():
     np.testing.assert_array_equal(sim, ex.train_error[:, 1, 2].T)
     assert ex.min_error.shape == ex.predicted_min_error.shape == ex.late_error.shape == (2, 3)
     assert len(ex.best_falls_late_peaks) == 2
+    # the theory lines pass through the simulated P exactly: they are the same closed form
+    at = np.searchsorted(ex.fine_P, ex.grid.axes["n_examples"])
+    np.testing.assert_array_equal(ex.fine_P[at], ex.grid.axes["n_examples"])
+    np.testing.assert_allclose(ex.fine_min_error[:, at], ex.predicted_min_error, rtol=EXACT)
+    np.testing.assert_allclose(ex.fine_late_error[:, at], ex.predicted_late_error, rtol=EXACT)
     again = variants.run_examples(SETUP, TINY, rng=_rng())
     np.testing.assert_array_equal(ex.test_error, again.test_error)
 
@@ -223,3 +232,16 @@ def test_bulk_energy_deficit_of_rank_one_data():
     # The noise bulk of rank-1 data is an (N3 - 1) x (N1 - 1) noise matrix: mean s^2 = (N1 - 1) / N1.
     data = SETUP.draw(100, 50, [[4.0]], 200, rng=_rng())
     assert np.mean(data.s_hat[:, 1:] ** 2) == pytest.approx(0.99, abs=0.003)
+
+
+def test_jumps_are_told_from_steep_rises():
+    # A step at m = 1 followed by a square-root rise: only the step is a jump; a steep line is none.
+    m = np.linspace(0.5, 2.0, 61)
+
+    def step_then_root(x):
+        x = np.asarray(x)
+        return np.where(x < 1.0, 0.0, 1.0 + 3.0 * np.sqrt(np.clip(x - 1.0, 0.0, None)))
+
+    jumps = es._jumps(m, step_then_root(m), step_then_root)
+    assert np.flatnonzero(jumps).tolist() == [int(np.searchsorted(m, 1.0)) - 1]
+    assert not es._jumps(m, 50.0 * m, lambda x: 50.0 * np.asarray(x)).any()

@@ -312,8 +312,13 @@ class CurvesResult:
         t_opt, min_error: per run, the recorded epoch of smallest test error and that error,
             ``(rank, snr, seed)``.
         predicted_t_opt, predicted_min_error: predicted, ``(rank, snr)``, one condition at a time.
-        fine_snr: a fine grid of multipliers for the theory lines, ``(F,)``.
+        fine_snr: a fine grid of multipliers for the theory lines, ``(F,)``, densest near the
+            threshold, where the optimal stopping time changes fastest.
         fine_t_opt, fine_min_error: predicted there, ``(rank, F)``.
+        fine_jumps: ``(rank, F - 1)``, True where the predicted optimal stopping time jumps between
+            two neighbouring grid points (the global minimum of the test error moves to another
+            local minimum, or the threshold is crossed), not merely rises steeply; see
+            :func:`_jumps`. A theory line is broken there, not joined.
     """
 
     grid: Grid
@@ -329,6 +334,43 @@ class CurvesResult:
     fine_snr: np.ndarray
     fine_t_opt: np.ndarray
     fine_min_error: np.ndarray
+    fine_jumps: np.ndarray
+
+    def t_opt_line(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(snr, t_opt)`` of rank index ``i`` on the fine grid, with a ``nan`` in ``t_opt`` (at the
+        interval's midpoint) at every jump, where a plotted line breaks."""
+        i = check_int("i", i, minimum=0)
+        if i >= self.fine_t_opt.shape[0]:
+            raise ValueError(
+                f"i must be below the number of ranks {self.fine_t_opt.shape[0]}, got {i}"
+            )
+        x, y, cut = self.fine_snr, self.fine_t_opt[i], np.flatnonzero(self.fine_jumps[i]) + 1
+        return np.insert(x, cut, (x[cut - 1] + x[cut]) / 2), np.insert(y, cut, np.nan)
+
+
+_FINE_GRID = (0.5, 3.0, 0.02, 10.5, 0.1)  # multipliers: 0.5 to 3 in steps of 0.02, then to 10.5
+
+
+def _fine_snr() -> np.ndarray:
+    lo, mid, step_lo, hi, step_hi = _FINE_GRID
+    return np.r_[np.arange(lo, mid, step_lo), np.arange(mid, hi + step_hi / 2, step_hi)]
+
+
+def _jumps(fine: np.ndarray, t_opt: np.ndarray, t_of) -> np.ndarray:
+    """Where ``t_opt`` jumps between neighbouring points of ``fine``: evaluated at the midpoint of an
+    interval, a jump sits at one end's value, while a steep continuous rise passes in between.
+
+    ``t_of(m)`` gives the predicted optimal stopping times at multipliers ``m``. Only intervals whose
+    change exceeds 1% of the largest value are tested.
+    """
+    step = np.abs(np.diff(t_opt))
+    suspect = np.flatnonzero(step > 0.01 * np.max(np.abs(t_opt)))
+    jumps = np.zeros(step.size, dtype=bool)
+    if suspect.size:
+        mid = t_of((fine[suspect] + fine[suspect + 1]) / 2)
+        near = np.minimum(np.abs(mid - t_opt[suspect]), np.abs(mid - t_opt[suspect + 1]))
+        jumps[suspect] = near < 0.25 * step[suspect]
+    return jumps
 
 
 def run_error_curves(
@@ -380,13 +422,19 @@ def run_error_curves(
             for r in ranks
         ]
     )
-    fine = np.linspace(0.5, 10.5, sizes.n_snr_grid * 4)
-    fine_opt = [
-        predicted_optimal_stopping(
-            fine[:, None] * np.arange(r, 0, -1.0), hidden=sizes.hidden, **theory
-        )
-        for r in ranks
-    ]
+    fine = _fine_snr()
+
+    def optimum(m, r):
+        s_bar = np.asarray(m)[:, None] * np.arange(r, 0, -1.0)
+        return predicted_optimal_stopping(s_bar, hidden=sizes.hidden, **theory)
+
+    fine_opt = [optimum(fine, r) for r in ranks]
+    fine_jumps = np.stack(
+        [
+            _jumps(fine, f[0], lambda m, r=r: optimum(m, r)[0])
+            for f, r in zip(fine_opt, ranks, strict=True)
+        ]
+    )
     return CurvesResult(
         grid=grid,
         epochs=t,
@@ -401,6 +449,7 @@ def run_error_curves(
         fine_snr=fine,
         fine_t_opt=np.stack([f[0] for f in fine_opt]),
         fine_min_error=np.stack([f[1] for f in fine_opt]),
+        fine_jumps=fine_jumps,
     )
 
 
