@@ -155,3 +155,24 @@ def test_departure_fit_recovers_a_planted_line(result):
         result.departure("nuisance", SIZES.width_steps + 1)
     with pytest.raises(ValueError, match="name"):
         result.departure("accuracy", step)
+
+
+def test_expected_kernel_stopping_matches_the_iteration_on_any_labels(problem):
+    # Kernel GD with Sigma on corrupted labels, iterated, against the closed form's clean-test error.
+    data = problem.data
+    Sigma = js.expected_gram(data.X_train)
+    Sigma_t = js.expected_gram(data.X_test, data.X_train)
+    lr = 1 / np.linalg.eigvalsh(Sigma)[-1]
+    Y = ds.one_hot(problem.labels_noisy, ji.K)
+    steps = np.array([0, 1, 3, 10, 30])
+    out = jw.expected_kernel_stopping(problem, problem.labels_noisy, steps)
+    f, alpha, errors = np.zeros_like(Y), np.zeros_like(Y), []
+    for t in range(steps[-1] + 1):
+        if t in steps:
+            errors.append(np.mean((Sigma_t @ alpha).argmax(1) != data.labels_test))
+        alpha -= lr * (f - Y)
+        f = Sigma @ alpha
+    np.testing.assert_allclose(out["error"], errors)
+    best = int(np.argmin(errors))
+    assert out["best_step"] == steps[best]
+    assert out["gap"] == pytest.approx(100 * (errors[-1] - errors[best]))

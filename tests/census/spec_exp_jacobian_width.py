@@ -35,6 +35,18 @@ CASES = {
         valid=lambda rng: {"problem": _problem(), "rng": rng},
         domain={"problem": [None, _problem().data]},
     ),
+    M + "expected_kernel_stopping": Case(
+        valid=lambda rng: {
+            "problem": _problem(),
+            "labels": _problem().labels,
+            "steps": np.array([0, 1, 5, 20]),
+        },
+        domain={
+            "problem": [None],
+            "labels": [_problem().labels[:-1], _problem().labels + 10, _problem().labels * 0.5],
+            "steps": [np.array([]), np.array([3, 1]), np.array([-1, 2]), np.array([0.5, 1.0])],
+        },
+    ),
 }
 EXEMPT = {
     M + "WidthSweepResult": "a result record returned by run_width_sweep, not built by readers",

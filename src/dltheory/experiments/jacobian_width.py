@@ -28,7 +28,7 @@ from dltheory.jacobian import JacobianOperator, Spectrum, label_energy, top_sing
 from dltheory.nets import TwoLayerNet, linearised, train_gd, two_layer_net
 from dltheory.theory import jacobian_split as js
 
-__all__ = ["WidthSweepResult", "run_width_sweep"]
+__all__ = ["WidthSweepResult", "run_width_sweep", "expected_kernel_stopping"]
 
 MODELS = ("network", "linearised")  # the leading axis of the trained quantities
 _CURVE_POINTS = 24  # log-spaced recorded steps of the curves
@@ -87,8 +87,9 @@ def _train(model, data: ds.Digits, lr: float, marks: np.ndarray, U) -> np.ndarra
     return np.array(rows)
 
 
-def _kernel_gd(problem: Problem) -> dict:
-    """Kernel GD with the expected Gram ``I_K (x) Sigma`` from ``f = 0``, in closed form.
+def _kernel_gd(problem: Problem, labels: np.ndarray | None = None) -> dict:
+    """Kernel GD with the expected Gram ``I_K (x) Sigma`` from ``f = 0``, in closed form, fitting
+    ``labels`` (default: the clean training labels; the label energies are always the clean ones).
 
     With ``Sigma = V diag(w) V^T`` and ``C = V^T Y``, after ``t`` steps at ``eta = 1/w_1`` the
     train outputs are ``V diag(1 - q^t) C`` (``q = 1 - eta w``), the test outputs
@@ -102,7 +103,8 @@ def _kernel_gd(problem: Problem) -> dict:
     w, V = np.clip(w[::-1], 0.0, None), V[:, ::-1]
     m_rank = sizes.rank // K  # lambda_r of I_K (x) Sigma is sqrt(w_{r/K})
     lr, t_stop = 1.0 / w[0], int(round(w[0] / w[m_rank - 1]))
-    Y, Yt = ds.one_hot(data.labels_train, K), ds.one_hot(data.labels_test, K)
+    fit = data.labels_train if labels is None else labels
+    Y, Yt = ds.one_hot(fit, K), ds.one_hot(data.labels_test, K)
     C = V.T @ Y
     A = js.expected_gram(data.X_test, data.X_train) @ V
     pos = w > w[0] * 1e-12
@@ -135,6 +137,41 @@ def _kernel_gd(problem: Problem) -> dict:
 
 
 _QUANTITIES = ("loss", "mse", "error", "distance", "info", "nuisance")
+
+
+def expected_kernel_stopping(problem: Problem, labels, steps) -> dict:
+    """Early stopping under the expected kernel: kernel GD with ``I_K (x) Sigma`` on ``labels``.
+
+    The infinite-width, lazy prediction for a network trained on ``labels`` at
+    ``eta = 1/lambda_1^2``: its clean-test error at each of ``steps`` (closed form, from ``f = 0``).
+
+    Args:
+        problem: chapter 5's draw; its data are used.
+        labels: ``(n,)`` training classes in ``[0, K)`` (clean or corrupted).
+        steps: ``(T,)`` non-negative integer steps, increasing.
+
+    Returns:
+        ``{"error": (T,) clean-test error, "gap": best minus final clean-test accuracy in points,
+        "best_step": the step of the best accuracy}``.
+    """
+    check_instance("problem", problem, Problem)
+    labels = np.asarray(labels)
+    n = problem.data.labels_train.size
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"labels must be ({n},) integer classes, got {labels.shape} {labels.dtype}"
+        )
+    if labels.min() < 0 or labels.max() >= K:
+        raise ValueError(f"labels must lie in [0, {K}), got [{labels.min()}, {labels.max()}]")
+    steps = np.asarray(steps)
+    if steps.ndim != 1 or not steps.size or not np.issubdtype(steps.dtype, np.integer):
+        raise ValueError(f"steps must be a non-empty 1-d array of integers, got {steps!r}")
+    if steps[0] < 0 or np.any(np.diff(steps) <= 0):
+        raise ValueError("steps must be non-negative and increasing")
+    at = _kernel_gd(problem, labels)["at"]
+    error = np.array([at(int(t))[_QUANTITIES.index("error")] for t in steps])
+    best = int(np.argmin(error))
+    return dict(error=error, gap=float(100 * (error[-1] - error[best])), best_step=int(steps[best]))
 
 
 def _line_fit(x: np.ndarray, widths: np.ndarray, power: float) -> dict:
