@@ -13,6 +13,10 @@
   temporary folder.
 * A build whose repository URL is still the placeholder says so: the repository and launch buttons
   and the downloads' install cell would point at it.
+* The slider figures of :mod:`dltheory.interactive` draw with the global ``Plotly``: the site serves
+  the ``plotly.min.js`` that the installed plotly package ships (``_static/plotly.min.js``, copied at
+  the end of the build) and loads it, deferred, on the pages that hold such a figure, and only there
+  (it is some megabytes; the browser caches it across pages).
 """
 
 from __future__ import annotations
@@ -49,6 +53,9 @@ os.environ.setdefault("DLTHEORY_RESULTS_DIR", tempfile.mkdtemp(prefix="dltheory-
 
 _SCALE_LINE = re.compile(r"^scale\s*=.*$", re.M)
 
+PLOTLY_JS = "plotly.min.js"  # in the plotly package's package_data, and in the site's _static
+SLIDER_MARK = 'class="dlt-slider-figure"'  # dltheory.interactive.CSS_CLASS, as written in the html
+
 
 def _mathjax_dir() -> Path | None:
     found = find_spec("mathjax")
@@ -74,6 +81,37 @@ def _copy_mathjax(app, exception) -> None:
     if exception is not None or src is None or app.builder.format != "html":
         return
     shutil.copytree(src, Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
+
+
+def _plotly_js() -> Path | None:
+    found = find_spec("plotly")
+    if found is None or not found.submodule_search_locations:
+        return None
+    path = Path(next(iter(found.submodule_search_locations))) / "package_data" / PLOTLY_JS
+    return path if path.is_file() else None
+
+
+def _load_plotly(app, pagename, templatename, context, doctree) -> None:
+    """Add plotly.js (deferred) to a page that holds a slider figure."""
+    if app.builder.format != "html" or SLIDER_MARK not in (context.get("body") or ""):
+        return
+    if _plotly_js() is None:
+        from sphinx.util import logging
+
+        logging.getLogger(__name__).warning(
+            f"{pagename} has an interactive figure but plotly is not installed: it will not draw"
+        )
+        return
+    app.add_js_file(PLOTLY_JS, loading_method="defer")  # this page only (html-page-context)
+
+
+def _copy_plotly(app, exception) -> None:
+    src = _plotly_js()
+    if exception is not None or src is None or app.builder.format != "html":
+        return
+    dest = Path(app.outdir) / "_static" / PLOTLY_JS
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
 
 
 def _is_notebook(app, docname: str) -> bool:
@@ -226,6 +264,8 @@ def setup(app):
     app.connect("config-inited", _warn_placeholder)
     # before sphinx-book-theme builds its header buttons (priority 501)
     app.connect("html-page-context", _offer_ipynb, priority=400)
+    app.connect("html-page-context", _load_plotly)
     app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _copy_plotly)
     app.connect("build-finished", _write_downloads)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
