@@ -50,6 +50,7 @@ def test_download_is_plain_jupyter(download):
     assert not ROLE.findall(text), "a MyST role is left"
     assert not DIRECTIVE.findall(text), "a MyST directive is left"
     assert not TARGET.findall(text), "a MyST target is left"
+    assert not re.findall(r"\(fig-[\w-]+\)", text), "a figure reference is left unresolved"
     assert not re.findall(r"\$\$\s*\([A-Za-z0-9_:-]+\)", text), "an equation label is left"
     assert all(not c.get("outputs") and c.get("execution_count") is None
                for c in download.cells if c.cell_type == "code")  # fmt: skip
@@ -136,6 +137,7 @@ def test_theorem_titles_cover_exercises_and_section_targets():
     titles = gm.theorem_titles(ROOT / "book")
     assert titles["thm-svd-dynamics"].startswith("Theorem (Mode-by-mode learning")
     assert titles["ex-saxe-derive"] == "Exercise (Derive the solution)"
+    assert titles["fig-ch1-modes"] == "Figure 1 of chapter 1"  # named in a code cell's metadata
 
 
 def test_placeholder_repository_url_is_announced(monkeypatch):

@@ -8,6 +8,7 @@ import pytest
 from conftest import EXACT
 
 from dltheory.config import get_scale
+from dltheory.experiments import _fine_lines
 from dltheory.experiments import early_stopping as es
 from dltheory.experiments import early_stopping_claims as claims
 from dltheory.experiments import early_stopping_variants as variants
@@ -160,10 +161,10 @@ def test_examples_grid_and_properties():
     assert ex.min_error.shape == ex.predicted_min_error.shape == ex.late_error.shape == (2, 3)
     assert len(ex.best_falls_late_peaks) == 2
     # the theory lines pass through the simulated P exactly: they are the same closed form
-    at = np.searchsorted(ex.fine_P, ex.grid.axes["n_examples"])
-    np.testing.assert_array_equal(ex.fine_P[at], ex.grid.axes["n_examples"])
-    np.testing.assert_allclose(ex.fine_min_error[:, at], ex.predicted_min_error, rtol=EXACT)
-    np.testing.assert_allclose(ex.fine_late_error[:, at], ex.predicted_late_error, rtol=EXACT)
+    at = np.searchsorted(ex.fine["P"], ex.grid.axes["n_examples"])
+    np.testing.assert_array_equal(ex.fine["P"][at], ex.grid.axes["n_examples"])
+    np.testing.assert_allclose(ex.fine["min_error"][:, at], ex.predicted_min_error, rtol=EXACT)
+    np.testing.assert_allclose(ex.fine["late_error"][:, at], ex.predicted_late_error, rtol=EXACT)
     again = variants.run_examples(SETUP, TINY, rng=_rng())
     np.testing.assert_array_equal(ex.test_error, again.test_error)
 
@@ -242,6 +243,6 @@ def test_jumps_are_told_from_steep_rises():
         x = np.asarray(x)
         return np.where(x < 1.0, 0.0, 1.0 + 3.0 * np.sqrt(np.clip(x - 1.0, 0.0, None)))
 
-    jumps = es._jumps(m, step_then_root(m), step_then_root)
+    jumps = _fine_lines.jumps(m, step_then_root(m), step_then_root)
     assert np.flatnonzero(jumps).tolist() == [int(np.searchsorted(m, 1.0)) - 1]
-    assert not es._jumps(m, 50.0 * m, lambda x: 50.0 * np.asarray(x)).any()
+    assert not _fine_lines.jumps(m, 50.0 * m, lambda x: 50.0 * np.asarray(x)).any()

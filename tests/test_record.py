@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -340,3 +341,53 @@ def test_seed_spread_is_validated(results_in_tmp, spread):
     rec = Record("99_spread", scale="ci", seed=0)
     with pytest.raises((ValueError, TypeError), match="se|n "):
         rec.check_close("x", predicted=1.0, measured=1.0, rel=0.1, **spread)
+
+
+def test_claim_shows_as_one_table_row_in_a_notebook():
+    rec = Record("99_demo", scale="ci", seed=0)
+    claim = rec.check_close("a<b", predicted=2.0, measured=np.float64(2.1), rel=0.1)
+    bound = rec.check_below("c", measured=0.1, bound=0.2)
+    html = claim._repr_html_()
+    assert "Claim(" not in html and html.count("<tr>") == 2  # the header and one row
+    cells = re.findall(r"<td>(.*?)</td>", html)
+    assert cells == ["<strong>pass</strong>", "<code>a&lt;b</code>", "2", "2.1", "±10% rel"]
+    assert re.findall(r"<td>(.*?)</td>", bound._repr_html_())[2:] == ["—", "0.1", "&lt; 0.2"]
+    assert repr(claim).startswith("Claim(")  # the terminal repr is the dataclass's
+
+
+def test_summary_is_text_in_a_terminal_and_a_table_in_html(results_in_tmp):
+    rec = Record("99_demo", scale="ci", seed=0)
+    rec.check_close("a", predicted=1.0, measured=1.01, rel=0.05, statement="x < y & z")
+    rec.check_below("b", measured=3.0, bound=1.0)
+    rec.check_equal("c", predicted=[1, 2], measured=[1, 2])
+    summary = rec.summary()
+    assert str(summary).splitlines()[0].startswith("PASS  a ") and "<" not in str(summary)[:10]
+    html = summary._repr_html_()
+    headers = re.findall(r"<th>(.*?)</th>", html)
+    assert headers == ["statement", "prediction", "measurement", "tolerance", "verdict"]
+    rows = re.findall(r"<tr>(.*?)</tr>", html)[1:]
+    assert len(rows) == 3
+    assert re.findall(r"<td>(.*?)</td>", rows[0]) == [
+        "x &lt; y &amp; z<br><code>a</code>", "1", "1.01", "±5% rel", "<strong>pass</strong>",
+    ]  # fmt: skip
+    assert "FAIL" in rows[1] and "[1, 2]" in rows[2]
+    assert "overflow-x:auto" in html  # a wide table scrolls inside its box, not the page
+    from IPython.lib.pretty import pretty
+
+    assert pretty(summary) == str(summary)  # Jupyter's text/plain view shows the lines as they are
+
+
+def test_html_views_leave_the_json_record_unchanged(results_in_tmp):
+    def make(show):
+        rec = Record("99_demo", scale="ci", seed=0)
+        c = rec.check_close("a", predicted=1.0, measured=1.01, rel=0.05, se=0.001, n=4)
+        if show:
+            c._repr_html_(), rec.summary()._repr_html_()
+        d = rec.to_dict()
+        d.pop("runtime_s")
+        return d
+
+    assert make(False) == make(True)
+    assert set(make(True)["claims"][0]) == {
+        "id", "source", "statement", "predicted", "measured", "tolerance", "passed", "se", "n",
+    }  # fmt: skip

@@ -57,9 +57,16 @@ def _kind(name: str) -> str:
     return name.split(":")[-1].removesuffix("-start").replace("-", " ").capitalize()
 
 
+_CELL_FIGURE = re.compile(
+    r"^```\{code-cell\}[^\n]*\n---\n(?:(?!^---$).*\n)*?\s+figure:\s*\n(?:(?!^---$).*\n)*?\s+name:\s*(\S+)",
+    re.M,
+)
+
+
 def theorem_titles(folder: str | Path) -> dict[str, str]:
     """label -> title of every labelled directive (theorem, exercise, figure...) in the chapters of
-    ``folder``, and of every ``(label)=`` section target (its heading)."""
+    ``folder``, of every ``(label)=`` section target (its heading), and of every figure a code cell
+    names in its ``mystnb`` metadata ("Figure k of chapter N", in the chapter's order)."""
     out = {}
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.md")):
         text = path.read_text()
@@ -69,6 +76,9 @@ def theorem_titles(folder: str | Path) -> dict[str, str]:
                 out[label[1]] = f"{_kind(m['name'])} ({m['title'].strip()})"
         for m in re.finditer(r"^\(([^()\s]+)\)=[ \t]*\n\s*#+[ \t]+([^\n]+)", text, re.M):
             out.setdefault(m[1], f"the section \u201c{m[2].strip()}\u201d")
+        # figures made by code cells: named in the cell's mystnb metadata, numbered in order
+        for k, name in enumerate(_CELL_FIGURE.findall(text), start=1):
+            out.setdefault(name, f"Figure {k} of chapter {int(path.name[:2])}")
     return out
 
 

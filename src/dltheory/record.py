@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import html
 import json
 import math
 import os
@@ -230,6 +231,13 @@ class Claim:
     se: float | None = None
     n: int | None = None
 
+    def _repr_html_(self) -> str:
+        """One table row in a notebook (verdict, id, predicted, measured, tolerance), not the repr."""
+        return _html_table(
+            ("verdict", "claim", "predicted", "measured", "tolerance"),
+            [(_verdict_cell(self.passed), _code(self.id), *_value_cells(self))],
+        )
+
 
 def _spread(se, n) -> dict:
     """Validated ``se`` and ``n`` of a mean over seeds (both or neither)."""
@@ -359,14 +367,17 @@ class Record:
         tol = {"exact": True}
         return self._add(Claim(id, source, statement, p, m, tol, verdict(tol, p, m)))
 
-    def summary(self) -> str:
-        """One line per claim: PASS/FAIL, id, predicted, measured and tolerance, for a chapter's end."""
+    def summary(self) -> ClaimTable:
+        """The claims for a chapter's end: as text, one line per claim (PASS/FAIL, id, predicted,
+        measured, tolerance); in a notebook, a table (statement, prediction, measurement,
+        tolerance, verdict)."""
         width = max((len(c.id) for c in self.claims), default=0)
-        return "\n".join(
+        text = "\n".join(
             f"{'PASS' if c.passed else 'FAIL'}  {c.id:{width}s}  predicted {_fmt(c.predicted):>10}  "
             f"measured {_fmt(c.measured):>10}  tolerance {_fmt_tol(c.tolerance)}"
             for c in self.claims
         )
+        return ClaimTable(text, tuple(self.claims))
 
     @property
     def passed(self) -> bool:
@@ -435,6 +446,64 @@ class Record:
                 f"{len(failed)} claim(s) of {self.chapter} failed:\n" + "\n".join(lines)
             )
         return path
+
+
+class ClaimTable(str):
+    """A record's summary: the text of :meth:`Record.summary` (so ``print`` and string use are
+    unchanged), shown as an HTML table by Jupyter and the book."""
+
+    claims: tuple[Claim, ...]
+
+    def __new__(cls, text: str, claims: tuple[Claim, ...] = ()):
+        obj = super().__new__(cls, text)
+        obj.claims = tuple(claims)
+        return obj
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))  # IPython's plain-text view: the lines, not a quoted string
+
+    def _repr_html_(self) -> str:
+        rows = [
+            (
+                f"{html.escape(c.statement)}<br>{_code(c.id)}" if c.statement else _code(c.id),
+                *_value_cells(c),
+                _verdict_cell(c.passed),
+            )
+            for c in self.claims
+        ]
+        return _html_table(("statement", "prediction", "measurement", "tolerance", "verdict"), rows)
+
+
+def _code(text: str) -> str:
+    return f"<code>{html.escape(text)}</code>"
+
+
+def _verdict_cell(passed: bool) -> str:
+    return "<strong>pass</strong>" if passed else '<strong style="color:#b00">FAIL</strong>'
+
+
+def _value_cells(claim: Claim) -> tuple[str, str, str]:
+    """Predicted, measured and tolerance of a claim as escaped table cells (as in records_table)."""
+    stored = {"predicted": _plain(claim.predicted), "tolerance": claim.tolerance}
+    return tuple(
+        html.escape(v)
+        for v in (
+            _fmt_predicted(stored),
+            _fmt_cell(_plain(claim.measured)),
+            _fmt_tol_cell(claim.tolerance),
+        )
+    )
+
+
+def _html_table(headers, rows) -> str:
+    """A table in a horizontally scrolling box, so that it never widens the page. Cells are HTML."""
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return (
+        '<div class="dltheory-claims" style="overflow-x:auto;max-width:100%">'
+        f'<table class="dltheory-claims-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def _magnitude(x: float) -> float:

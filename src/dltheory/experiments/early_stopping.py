@@ -18,6 +18,7 @@ from scipy import stats
 
 from dltheory._checks import ArgumentTypeError, as_float_array, check_int, check_rng
 from dltheory.config import EarlyStoppingSizes
+from dltheory.experiments._fine_lines import fine_snr, jumps
 from dltheory.experiments._grid import Grid
 from dltheory.experiments.lampinen_ganguli import LGSetup
 from dltheory.linear_nets import empirical_optimal_stopping
@@ -318,7 +319,7 @@ class CurvesResult:
         fine_jumps: ``(rank, F - 1)``, True where the predicted optimal stopping time jumps between
             two neighbouring grid points (the global minimum of the test error moves to another
             local minimum, or the threshold is crossed), not merely rises steeply; see
-            :func:`_jumps`. A theory line is broken there, not joined.
+            :func:`~dltheory.experiments._fine_lines.jumps`. A line is broken there, not joined.
     """
 
     grid: Grid
@@ -346,31 +347,6 @@ class CurvesResult:
             )
         x, y, cut = self.fine_snr, self.fine_t_opt[i], np.flatnonzero(self.fine_jumps[i]) + 1
         return np.insert(x, cut, (x[cut - 1] + x[cut]) / 2), np.insert(y, cut, np.nan)
-
-
-_FINE_GRID = (0.5, 3.0, 0.02, 10.5, 0.1)  # multipliers: 0.5 to 3 in steps of 0.02, then to 10.5
-
-
-def _fine_snr() -> np.ndarray:
-    lo, mid, step_lo, hi, step_hi = _FINE_GRID
-    return np.r_[np.arange(lo, mid, step_lo), np.arange(mid, hi + step_hi / 2, step_hi)]
-
-
-def _jumps(fine: np.ndarray, t_opt: np.ndarray, t_of) -> np.ndarray:
-    """Where ``t_opt`` jumps between neighbouring points of ``fine``: evaluated at the midpoint of an
-    interval, a jump sits at one end's value, while a steep continuous rise passes in between.
-
-    ``t_of(m)`` gives the predicted optimal stopping times at multipliers ``m``. Only intervals whose
-    change exceeds 1% of the largest value are tested.
-    """
-    step = np.abs(np.diff(t_opt))
-    suspect = np.flatnonzero(step > 0.01 * np.max(np.abs(t_opt)))
-    jumps = np.zeros(step.size, dtype=bool)
-    if suspect.size:
-        mid = t_of((fine[suspect] + fine[suspect + 1]) / 2)
-        near = np.minimum(np.abs(mid - t_opt[suspect]), np.abs(mid - t_opt[suspect + 1]))
-        jumps[suspect] = near < 0.25 * step[suspect]
-    return jumps
 
 
 def run_error_curves(
@@ -422,7 +398,7 @@ def run_error_curves(
             for r in ranks
         ]
     )
-    fine = _fine_snr()
+    fine = fine_snr()
 
     def optimum(m, r):
         s_bar = np.asarray(m)[:, None] * np.arange(r, 0, -1.0)
@@ -431,7 +407,7 @@ def run_error_curves(
     fine_opt = [optimum(fine, r) for r in ranks]
     fine_jumps = np.stack(
         [
-            _jumps(fine, f[0], lambda m, r=r: optimum(m, r)[0])
+            jumps(fine, f[0], lambda m, r=r: optimum(m, r)[0])
             for f, r in zip(fine_opt, ranks, strict=True)
         ]
     )

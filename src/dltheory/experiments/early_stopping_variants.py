@@ -15,6 +15,7 @@ import numpy as np
 
 from dltheory._checks import check_int, check_positive
 from dltheory.config import EarlyStoppingSizes
+from dltheory.experiments._fine_lines import examples_lines
 from dltheory.experiments._grid import Grid
 from dltheory.experiments.early_stopping import _check_common, _train, snr_grid
 from dltheory.experiments.early_stopping_claims import (
@@ -265,9 +266,6 @@ def run_hidden_width(
     )
 
 
-_FINE_P = 40  # log-spaced numbers of examples on the theory lines of the P != N1 figure
-
-
 @dataclass(frozen=True)
 class ExamplesResult:
     """Test error with P orthogonal examples, P != N1 (N1 = N2 = N3), predicted beside measured.
@@ -278,10 +276,7 @@ class ExamplesResult:
         epochs: recorded epochs, ``(T,)``.
         train_error, test_error: measured, ``(T, snr, n_examples, seed)``.
         predicted_train, predicted_test: predicted, ``(T, snr, n_examples)``.
-        fine_P: ``(F,)`` every integer number of examples from the smallest to the largest P
-            simulated, log-spaced, for the theory lines (the theory is defined at integer P only).
-        fine_min_error, fine_late_error: predicted smallest test error over the recorded epochs
-            and test error at the last one, ``(snr, F)``.
+        fine: theory lines at every integer P (:func:`~dltheory.experiments._fine_lines.examples_lines`).
     """
 
     grid: Grid
@@ -291,9 +286,7 @@ class ExamplesResult:
     test_error: np.ndarray
     predicted_train: np.ndarray
     predicted_test: np.ndarray
-    fine_P: np.ndarray
-    fine_min_error: np.ndarray
-    fine_late_error: np.ndarray
+    fine: dict
 
     @property
     def min_error(self) -> np.ndarray:
@@ -371,27 +364,6 @@ def run_examples(
             curves.append((pred.train, pred.test))
     sim = [grid.unflatten(np.concatenate(x, axis=1), 1) for x in zip(*runs, strict=True)]
     th = [np.stack(x, axis=1).reshape(-1, *grid.shape[:-1]) for x in zip(*curves, strict=True)]
-    P = grid.axes["n_examples"]
-    fine_P = np.unique(np.r_[np.geomspace(P.min(), P.max(), _FINE_P).round().astype(int), P])
-    fine = np.array(
-        [
-            [
-                predicted_error_curves_examples(
-                    run.steps,
-                    [snr],
-                    n_in=n,
-                    n_out=n,
-                    n_examples=int(p),
-                    hidden=n,
-                    eps=setup.eps,
-                    tau=setup.tau,
-                    noise_std=setup.noise_std,
-                ).test  # fmt: skip
-                for p in fine_P
-            ]
-            for snr in grid.axes["snr"]
-        ]
-    )  # (snr, F, T)
     return ExamplesResult(
         grid=grid,
         n=n,
@@ -400,9 +372,7 @@ def run_examples(
         test_error=sim[1],
         predicted_train=th[0],
         predicted_test=th[1],
-        fine_P=fine_P,
-        fine_min_error=fine.min(axis=-1),
-        fine_late_error=fine[..., -1],
+        fine=examples_lines(setup, n, grid.axes["snr"], grid.axes["n_examples"], run.steps),
     )
 
 
