@@ -25,9 +25,9 @@ TARGET = re.compile(r"^\([^()\s]+\)=", re.M)
 
 
 def _assets():
-    spec = importlib.util.spec_from_file_location("book_assets", ROOT / "book/_ext/book_assets.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    found = importlib.util.spec_from_file_location("book_assets", ROOT / "book/_ext/book_assets.py")
+    module = importlib.util.module_from_spec(found)
+    found.loader.exec_module(module)
     return module
 
 
@@ -259,9 +259,9 @@ def test_download_runs_in_a_fresh_venv_with_only_the_wheel(tmp_path, monkeypatch
 
     kernels = tmp_path / "share" / "jupyter" / "kernels" / "fresh"
     kernels.mkdir(parents=True)
-    spec = {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+    kernel = {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": "fresh", "language": "python"}  # fmt: skip
-    (kernels / "kernel.json").write_text(json.dumps(spec))
+    (kernels / "kernel.json").write_text(json.dumps(kernel))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
     monkeypatch.delenv("DLTHEORY_RESULTS_DIR", raising=False)
     monkeypatch.setenv("TMPDIR", str(tmp_path))

@@ -190,10 +190,10 @@ def test_predicted_spectra_match_the_mean_sorted_spectrum():
     # canonical size: the sorted singular values, averaged over draws, sit near the quantiles
     sizes = replace(CI, bias_draws=40)
     s_bar = np.array([30.0, 20.0, 10.0])
-    spec = claims.predicted_spectra(SETUP, sizes, s_bar)
+    predicted = claims.predicted_spectra(SETUP, sizes, s_bar)
     data = SETUP.draw(sizes.n_in, sizes.n_out, s_bar, 40, rng=_rng())
-    np.testing.assert_allclose(data.s_hat.mean(axis=0)[3:45], spec[0, 3:45], rtol=0.05)
-    np.testing.assert_allclose(data.s_hat.mean(axis=0)[:3], spec[0, :3], rtol=0.01)
+    np.testing.assert_allclose(data.s_hat.mean(axis=0)[3:45], predicted[0, 3:45], rtol=0.05)
+    np.testing.assert_allclose(data.s_hat.mean(axis=0)[:3], predicted[0, :3], rtol=0.01)
 
 
 def test_three_se_claim_and_curve_pair():

@@ -14,11 +14,11 @@ CANON = dict(n_in=100, n_out=50, eps=1e-5, tau=1000.0)
 
 
 def test_reference_values_of_the_spec():
-    # Spec Sec. 2.4: t_opt / tau = 2.77, 1.82, 1.07 and minimal errors 0.338, 0.091, 0.023
+    # Lampinen & Ganguli 2019, Sec. 2.4: t_opt / tau = 2.77, 1.82, 1.07 and minimal errors 0.338, 0.091, 0.023
     t_opt, err = predicted_optimal_stopping(np.array([[2.0], [4.0], [8.0]]), hidden=50, **CANON)
     np.testing.assert_allclose(t_opt / 1000.0, [2.77, 1.82, 1.07], atol=0.006)
     np.testing.assert_allclose(err, [0.338, 0.091, 0.023], atol=6e-4)
-    # Spec claim 10: teacher (3, 2, 1) has minimal GD error 0.282
+    # Lampinen & Ganguli 2019, Fig. 3E: teacher (3, 2, 1) has minimal GD error 0.282
     _, err3 = predicted_optimal_stopping([3.0, 2.0, 1.0], hidden=50, **CANON)
     np.testing.assert_allclose(err3, 0.282, atol=1e-3)
 
@@ -31,8 +31,8 @@ def test_start_and_long_time_limits():
     np.testing.assert_allclose(curves.train[0], 1.0, atol=1e-4)
     # full width, t -> infinity: the student equals Sigma31, training error 0
     np.testing.assert_allclose(curves.train[1], 0.0, atol=1e-6)
-    # and the test error is [s_bar^2 + s_hat^2 - 2 s_hat s_bar O + n_bulk <s^2>] / s_bar^2 (the spec's
-    # Sec. 2.3 writes s_bar^2 (1 - 2 O) + s_hat^2, which drops the s_hat/s_bar factor of the cross term)
+    # and the test error is [s_bar^2 + s_hat^2 - 2 s_hat s_bar O + n_bulk <s^2>] / s_bar^2 (reading
+    # Lampinen & Ganguli 2019, Sec. 2.3 as s_bar^2 (1 - 2 O) + s_hat^2 drops the s_hat/s_bar factor of the cross term)
     from dltheory.theory.random_matrix import outlier_singular_value, overlap
 
     for k, sb in enumerate((3.0, 6.0)):

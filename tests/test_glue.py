@@ -17,7 +17,7 @@ from dltheory.glue import as_glue_value, glue_all
 def test_numpy_scalars_become_python_values(value, expected):
     out = as_glue_value("x", value)
     assert out == expected and type(out) is type(expected)
-    # the build formats the stored repr with the chapter's spec, e.g. {glue:text}`x:.2f`
+    # the build formats the stored repr with the chapter's format string, e.g. {glue:text}`x:.2f`
     if isinstance(out, float):
         assert format(float(repr(out)), ".2f") == "0.25"
 

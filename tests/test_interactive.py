@@ -46,7 +46,7 @@ def figure() -> SliderFigure:
 
 def test_one_slider_step_per_value_each_showing_the_theory(figure):
     theory = _theory()
-    (slider,) = figure.spec["layout"]["sliders"]
+    (slider,) = figure.plot["layout"]["sliders"]
     steps = slider["steps"]
     assert len(steps) == EPS.size
     assert [s["label"] for s in steps] == [format(e, ".0e") for e in EPS]
@@ -57,16 +57,16 @@ def test_one_slider_step_per_value_each_showing_the_theory(figure):
         # written to 4 significant digits
         np.testing.assert_allclose(np.array(update["y"]), theory[k], rtol=1e-3, atol=1e-12)
     assert slider["active"] == 5
-    np.testing.assert_allclose([tr["y"] for tr in figure.spec["data"]], theory[5], rtol=1e-3)
-    np.testing.assert_allclose(figure.spec["data"][0]["x"], T / TAU, rtol=1e-5)
+    np.testing.assert_allclose([tr["y"] for tr in figure.plot["data"]], theory[5], rtol=1e-3)
+    np.testing.assert_allclose(figure.plot["data"][0]["x"], T / TAU, rtol=1e-5)
     # the steps differ: a slider that changes nothing would pass the checks above with EPS of one value
     assert not np.allclose(steps[0]["args"][0]["y"], steps[-1]["args"][0]["y"])
 
 
 def test_axes_hold_every_step(figure):
-    lo, hi = figure.spec["layout"]["yaxis"]["range"]
+    lo, hi = figure.plot["layout"]["yaxis"]["range"]
     assert lo < _theory().min() and hi > _theory().max()
-    assert figure.spec["layout"]["yaxis"]["type"] == "linear"
+    assert figure.plot["layout"]["yaxis"]["type"] == "linear"
 
 
 def test_plotly_accepts_the_figure(figure):
@@ -81,15 +81,15 @@ def test_html_draws_with_the_page_plotly_and_fetches_nothing(figure):
     assert "window.Plotly.newPlot" in html
     assert not re.search(r"https?://|//cdn|cdn\.plot\.ly|<script[^>]+src=", html)
     assert "plotly.js v" not in html and len(html) < 100_000  # not the library, only the figure
-    spec = re.search(r'<script type="application/json" id="[^"]+">(.*?)</script>', html, re.S)
-    assert json.loads(spec.group(1)) == json.loads(json.dumps(figure.spec))
+    payload = re.search(r'<script type="application/json" id="[^"]+">(.*?)</script>', html, re.S)
+    assert json.loads(payload.group(1)) == json.loads(json.dumps(figure.plot))
     assert figure.element_id in html
     assert html == figure.to_html()  # the same page on every build
 
 
 def test_closing_tag_in_a_label_cannot_end_the_script():
     fig = slider_figure([0, 1], [[0, 1], [1, 0]], param="</script><b>", values=[1, 2])
-    payload = fig.to_html().split('-spec">', 1)[1].split("</script>", 1)[0]
+    payload = fig.to_html().split('-json">', 1)[1].split("</script>", 1)[0]
     assert "</" not in payload
     assert json.loads(payload)["layout"]["sliders"][0]["currentvalue"]["prefix"].startswith("</")
 
@@ -97,25 +97,25 @@ def test_closing_tag_in_a_label_cannot_end_the_script():
 def test_mimebundle_has_html_and_the_plotly_json(figure):
     bundle = figure._repr_mimebundle_()
     assert set(bundle) == {"text/html", PLOTLY_MIME}
-    assert bundle[PLOTLY_MIME]["data"] == figure.spec["data"]
-    assert bundle[PLOTLY_MIME]["layout"]["sliders"] == figure.spec["layout"]["sliders"]
+    assert bundle[PLOTLY_MIME]["data"] == figure.plot["data"]
+    assert bundle[PLOTLY_MIME]["layout"]["sliders"] == figure.plot["layout"]["sliders"]
 
 
 def test_one_curve_and_log_axes():
     x = np.geomspace(0.5, 10, 30)
     values = np.array([0.1, 0.5, 1.0])
     fig = slider_figure(x, values[:, None] / x, param="A", values=values, xlog=True, ylog=True)
-    assert len(fig.spec["data"]) == 1 and not fig.spec["layout"]["showlegend"]
-    lo, hi = fig.spec["layout"]["yaxis"]["range"]  # log10 units on a log axis
+    assert len(fig.plot["data"]) == 1 and not fig.plot["layout"]["showlegend"]
+    lo, hi = fig.plot["layout"]["yaxis"]["range"]  # log10 units on a log axis
     assert lo < np.log10(0.01) and hi > np.log10(2.0)
     with pytest.raises(ValueError, match="curves"):
         slider_figure(x, -values[:, None] / x, param="A", values=values, ylog=True)
 
 
 def _assets():
-    spec = importlib.util.spec_from_file_location("book_assets", ROOT / "book/_ext/book_assets.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    found = importlib.util.spec_from_file_location("book_assets", ROOT / "book/_ext/book_assets.py")
+    module = importlib.util.module_from_spec(found)
+    found.loader.exec_module(module)
     return module
 
 

@@ -60,7 +60,7 @@ def test_solution_satisfies_its_ode(n_weights):
 
 
 def test_deep_matches_closed_form_inverse_for_four_matrices():
-    # Spec Sec. 2.1: t(s) = tau [F(s) - F(eps)], F(s) = artanh(sqrt(s/s_hat))/(2 s_hat^1.5) - 1/(2 s_hat sqrt(s)).
+    # Lampinen & Ganguli 2019, Sec. 2.1: t(s) = tau [F(s) - F(eps)], F(s) = artanh(sqrt(s/s_hat))/(2 s_hat^1.5) - 1/(2 s_hat sqrt(s)).
     tau, eps, s_hat = 1000.0, 1e-2, 4.2
 
     def F(s):

@@ -75,8 +75,8 @@ def test_shrinkage_scales_with_the_noise(sigma):
     )
 
 
-def test_optimal_error_reference_values_of_the_spec():
-    # spec Sec. 2.5 / Fig. 3E: rank 1 at SNR 2 and 4; claim 10: (3, 2, 1) gives 0.262
+def test_optimal_error_reference_values_of_the_paper():
+    # Lampinen & Ganguli 2019 (arXiv:1809.10374), Sec. 2.5 / Fig. 3E: rank 1 at SNR 2 and 4; (3, 2, 1) gives 0.262
     err = predicted_optimal_error([[2.0], [4.0]], aspect_ratio=0.5)
     np.testing.assert_allclose(err, [0.3326, 0.0909], atol=1e-4)
     np.testing.assert_allclose(
@@ -128,12 +128,12 @@ def test_optimal_learner_is_never_worse_than_early_stopped_gd(gd_minimum):
 
 
 def test_gap_to_gd_is_clear_for_rank_3_and_small_for_rank_1(gd_minimum):
-    # spec claim 10: rank 3 with multiplier 1 gives 0.262 vs 0.282; rank 1 nearly equal
+    # Lampinen & Ganguli 2019, Fig. 3E: rank 3 with multiplier 1 gives 0.262 vs 0.282; rank 1 nearly equal
     gap3 = gd_minimum[3] - predicted_optimal_error(RANK_3, aspect_ratio=0.5)
     gap1 = gd_minimum[1] - predicted_optimal_error(RANK_1, aspect_ratio=0.5)
     assert gap3[0] == pytest.approx(0.0195, abs=1e-3)
     assert np.all(gap3 > 0) and np.all(np.diff(gap3) < 0)  # shrinks as every mode gets strong
-    # rank 1: at SNR 2 the spec's Fig. 3E gives 0.3326 vs 0.3377; at SNR >= 4 the two coincide
+    # rank 1: at SNR 2 Lampinen & Ganguli 2019, Fig. 3E gives 0.3326 vs 0.3377; at SNR >= 4 the two coincide
     assert gap1[1] == pytest.approx(0.3377 - 0.3326, abs=2e-4)
     assert np.all(gap1[2:] < 1e-4)
 

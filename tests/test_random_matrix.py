@@ -59,8 +59,8 @@ def test_density_moments(a):
 def test_density_formula_support_and_no_nan(a):
     lo, hi = mp_edges(aspect_ratio=a)
     s = np.linspace(lo, hi, 201)[1:-1]
-    spec = np.sqrt(4 * a - (s**2 - (1 + a)) ** 2) / (np.pi * a * s)
-    np.testing.assert_allclose(mp_density(s, aspect_ratio=a), spec, rtol=1e-10, atol=1e-12)
+    density = np.sqrt(4 * a - (s**2 - (1 + a)) ** 2) / (np.pi * a * s)
+    np.testing.assert_allclose(mp_density(s, aspect_ratio=a), density, rtol=1e-10, atol=1e-12)
     outside = np.array([hi, hi + 1e-9, 2 * hi, 1e300])
     if a < 1:
         outside = np.append(outside, [0.0, 0.5 * lo, lo])
@@ -180,7 +180,7 @@ def test_square_case_reduces():
 
 
 def test_reference_values_from_spec():
-    # Lampinen & Ganguli 2019 Fig. 2b,c (spec Sec. 3), A = 1/2.
+    # Lampinen & Ganguli 2019 Fig. 2b,c (Sec. 3), A = 1/2.
     s_hat = outlier_singular_value([2.0, 3.0], aspect_ratio=0.5)
     np.testing.assert_allclose(s_hat, [2.372, 3.249], atol=5e-4)
     o = overlap([1.0, 2.0, 3.0, 5.0], aspect_ratio=0.5)
@@ -314,7 +314,7 @@ def test_bad_quadrature_arguments(kw, name):
         mp_quadrature(aspect_ratio=0.5, **kw)
 
 
-# ---------------------------------------------------------------- simulation (spec Sec. 4, claims 2-4)
+# ---------------------------------------------------------------- simulation (Lampinen & Ganguli 2019, Sec. 4)
 
 
 def test_rank_one_simulation_matches_theory():

@@ -87,10 +87,10 @@ def equation_numbers(text: str) -> dict[str, int]:
     return {m["label"]: i + 1 for i, m in enumerate(_LABELLED_MATH.finditer(text))}
 
 
-def _format(value, spec: str | None) -> str:
-    if spec:
+def _format(value, fmt: str | None) -> str:
+    if fmt:
         try:
-            return format(value, spec)
+            return format(value, fmt)
         except (TypeError, ValueError):
             pass
     return str(value)

@@ -54,8 +54,8 @@ _SCRIPT = """(function () {
       return;
     }
     el.dataset.drawn = "1";
-    var spec = JSON.parse(document.getElementById(id + "-spec").textContent);
-    window.Plotly.newPlot(el, spec.data, spec.layout, spec.config);
+    var plot = JSON.parse(document.getElementById(id + "-json").textContent);
+    window.Plotly.newPlot(el, plot.data, plot.layout, plot.config);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
   else draw();
@@ -67,18 +67,18 @@ class SliderFigure:
     """A plotly figure whose slider switches between precomputed curves.
 
     Attributes:
-        spec: the figure as plotly.js takes it: ``{"data": [...], "layout": {...}, "config": {...}}``,
+        plot: the figure as plotly.js takes it: ``{"data": [...], "layout": {...}, "config": {...}}``,
             plain JSON-ready Python objects; ``layout["sliders"][0]["steps"]`` holds one step per
             parameter value, each a ``restyle`` of every trace's ``y``.
     """
 
-    spec: dict
+    plot: dict
 
     def __repr__(self) -> str:  # short: a notebook stores it as the output's text/plain
-        slider = self.spec["layout"]["sliders"][0]
+        slider = self.plot["layout"]["sliders"][0]
         return (
             f"SliderFigure({slider['currentvalue']['prefix'].removesuffix(' = ')!r}: "
-            f"{len(slider['steps'])} steps, {len(self.spec['data'])} curves)"
+            f"{len(slider['steps'])} steps, {len(self.plot['data'])} curves)"
         )
 
     @property
@@ -86,7 +86,7 @@ class SliderFigure:
         """The figure as a ``plotly.graph_objects.Figure`` (checked by plotly's own validators)."""
         import plotly.graph_objects as go
 
-        return go.Figure(data=self.spec["data"], layout=self.spec["layout"])
+        return go.Figure(data=self.plot["data"], layout=self.plot["layout"])
 
     @property
     def element_id(self) -> str:
@@ -95,15 +95,15 @@ class SliderFigure:
         return f"dlt-slider-{digest}"
 
     def _json(self) -> str:
-        return json.dumps(self.spec, separators=(",", ":"), allow_nan=False)
+        return json.dumps(self.plot, separators=(",", ":"), allow_nan=False)
 
     def to_html(self) -> str:
         """A div, the figure's JSON and the script that draws it with the page's global ``Plotly``."""
         uid = self.element_id
-        height = int(self.spec["layout"]["height"])
+        height = int(self.plot["layout"]["height"])
         # "</" inside a <script> element would end it early; "<\\/" is the same string in JSON
         payload = self._json().replace("</", "<\\/")
-        layout = self.spec["layout"]
+        layout = self.plot["layout"]
         param = layout["sliders"][0]["currentvalue"]["prefix"].removesuffix(" = ")
         label = html.escape(
             f"Interactive figure: {layout['yaxis']['title']['text'] or 'curves'} against "
@@ -113,7 +113,7 @@ class SliderFigure:
         return (
             f'<div class="{CSS_CLASS}" id="{uid}" role="figure" aria-label="{label}" '
             f'style="width:100%;height:{height}px;"></div>\n'
-            f'<script type="application/json" id="{uid}-spec">{payload}</script>\n'
+            f'<script type="application/json" id="{uid}-json">{payload}</script>\n'
             f"<script>{_SCRIPT % {'id': uid, 'wait': _WAIT_MS}}</script>"
         )
 
@@ -169,7 +169,7 @@ def slider_figure(
         names: legend entries of the C curves (default: none, and no legend).
         xlabel, ylabel, title: axis labels and title (plain text; plotly.js does not typeset TeX
             without MathJax 2).
-        value_format: Python format spec of the values in the slider's labels.
+        value_format: Python format string of the values in the slider's labels.
         active: index of the value shown first, ``0 <= active < V``.
         xlog, ylog: logarithmic axes (then ``x`` or every curve must be > 0).
         height: figure height in pixels, >= 200.
@@ -222,7 +222,7 @@ def slider_figure(
         labels = [format(float(v), value_format) for v in values]
     except ValueError:
         raise ValueError(
-            f"value_format must be a format spec for floats, got {value_format!r}"
+            f"value_format must be a format string for floats, got {value_format!r}"
         ) from None
 
     xs, ys = _rounded(x, digits + 2), _rounded(y, digits)
@@ -274,4 +274,4 @@ def slider_figure(
         ],
     }
     config = {"responsive": True, "displaylogo": False}
-    return SliderFigure(spec={"data": data, "layout": layout, "config": config})
+    return SliderFigure(plot={"data": data, "layout": layout, "config": config})

@@ -14,7 +14,7 @@ their bad values are the case's ``domain``.
 
 Each bad call must raise ``ValueError`` or ``TypeError`` whose message names the argument (or one of the
 ``names`` the case gives for it). ``allow`` lists generic values that are in fact valid for an argument
-(for example ``t=inf``, the end of training), each with the reason in the spec's comment.
+(for example ``t=inf``, the end of training), each with the reason in a comment of the census file.
 """
 
 from __future__ import annotations
