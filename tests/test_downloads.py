@@ -222,7 +222,8 @@ def _link_distributions(names: set[str], site: Path) -> None:
 
 
 def test_download_runs_in_a_fresh_venv_with_only_the_wheel(tmp_path, monkeypatch):
-    """Chapter 1's download, at the ci scale, in a venv holding the book's wheel and its dependencies.
+    """Chapter 1's download, run by papermill at its default (ci) scale, in a venv holding the book's
+    wheel and its dependencies.
 
     The wheel is built from this checkout; the dependencies (and ipykernel, for the kernel) are the
     ones installed here, linked into the fresh venv, because the tests run offline.
@@ -230,7 +231,7 @@ def test_download_runs_in_a_fresh_venv_with_only_the_wheel(tmp_path, monkeypatch
     import subprocess
     import sysconfig
 
-    from nbclient import NotebookClient
+    import papermill
 
     wheels, fresh = tmp_path / "wheels", tmp_path / "fresh"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
@@ -269,9 +270,10 @@ def test_download_runs_in_a_fresh_venv_with_only_the_wheel(tmp_path, monkeypatch
     nb = ASSETS.download_notebook(chapter, repository_url=_repository_url())
     work = tmp_path / "reader"
     work.mkdir()
-    NotebookClient(
-        nb, timeout=600, kernel_name="fresh", resources={"metadata": {"path": work}}
-    ).execute()
+    downloaded, executed = tmp_path / f"{chapter.stem}.ipynb", tmp_path / "executed.ipynb"
+    nbformat.write(nb, downloaded)
+    papermill.execute_notebook(downloaded, executed, kernel_name="fresh", cwd=work,
+                               progress_bar=False, execution_timeout=600)  # fmt: skip
     records = list(tmp_path.glob(f"dltheory-*/**/{chapter.stem}.json"))
     assert len(records) == 1 and json.loads(records[0].read_text())["scale"] == "ci"
     assert list(work.iterdir()) == []
