@@ -21,6 +21,7 @@ import functools
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +35,7 @@ SITE_DIR = Path(os.environ.get("DLTHEORY_SITE_DIR", REPO / "_build" / "html")).r
 CHROMIUM = os.environ.get("DLTHEORY_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT_DIR = REPO / "_build" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}
+SETTLE_TIMEOUT_S = 60  # a loaded 2-core machine takes 6-10 s to load a slider page, alone under 6
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -157,16 +159,34 @@ class Probe:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)  # uncaught exceptions in the page
     bad_responses: list[str] = field(default_factory=list)  # local responses with status >= 400
+    in_flight: dict = field(default_factory=dict)  # request -> url, until it finishes or fails
 
     def goto(self, relative: str, settle: bool = False) -> Response | None:
         """Open a site page and wait for its load event. With ``settle``, also wait for the
-        network to go idle and for MathJax (if present) to typeset: slower (~0.5 s a page), needed
+        network to go quiet and for MathJax (if present) to typeset: slower (~0.5 s a page), needed
         to see every request and console message a page makes."""
         response = self.page.goto(self.site.url(relative), wait_until="load")
         if settle:
-            self.page.wait_for_load_state("networkidle")
+            self.wait_quiet()
             self.page.evaluate(MATHJAX_READY)
         return response
+
+    def wait_quiet(self, quiet_s: float = 0.5, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+        """Wait until no request has been in flight for ``quiet_s``; on timeout, fail naming the
+        requests still open. Playwright's own "networkidle" wait says only that it timed out, and
+        a pair of slider pages (4.8 MB of plotly.js beside MathJax) once hit it on a loaded
+        machine with no way to tell what was pending."""
+        start = quiet_since = time.monotonic()
+        while time.monotonic() - start < timeout_s:
+            self.page.wait_for_timeout(100)  # lets Playwright deliver the request events
+            now = time.monotonic()
+            if self.in_flight:
+                quiet_since = now
+            elif now - quiet_since >= quiet_s:
+                return
+        pending = sorted(self.site.relative(url) for url in self.in_flight.values())
+        listed = "".join(f"\n  {url}" for url in pending)
+        pytest.fail(f"requests still open after {timeout_s:g} s:{listed}", pytrace=False)
 
 
 @pytest.fixture
@@ -207,6 +227,9 @@ def probe(site: Site, chromium: Browser) -> Iterator[Probe]:
     page.on("console", on_console)
     page.on("pageerror", lambda err: probe.page_errors.append(str(err)))
     page.on("response", on_response)
+    page.on("request", lambda request: probe.in_flight.__setitem__(request, request.url))
+    page.on("requestfinished", lambda request: probe.in_flight.pop(request, None))
+    page.on("requestfailed", lambda request: probe.in_flight.pop(request, None))
     try:
         yield probe
     finally:
