@@ -6,6 +6,7 @@ shrinker of Gavish & Donoho 2017 (arXiv:1405.7511); hard threshold of Gavish & D
 """
 
 import numpy as np
+import pytest
 from conftest import EXACT
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,7 +37,9 @@ ROUND_TRIP_RTOL = 1e-8
 @given(aspects, sigmas, st.floats(0.0, 1.0))
 def test_shrinkage_is_zero_inside_the_bulk(a, sigma, frac):
     edge = sigma * (1.0 + np.sqrt(a))
-    assert optimal_shrinkage(frac * edge, aspect_ratio=a, noise_std=sigma) == 0.0
+    assert optimal_shrinkage(frac * edge, aspect_ratio=a, noise_std=sigma) == pytest.approx(
+        0.0, abs=EXACT
+    )
 
 
 @given(aspects, sigmas, st.floats(1e-10, 1e-5))
@@ -94,7 +97,9 @@ def test_shrinkage_scales_with_the_noise(a, sigma, s_hat, c):
 @given(aspects, sigmas, st.floats(0.0, 1.0), st.floats(1e-9, 1e-3))
 def test_optimal_strength_vanishes_at_the_threshold_and_is_continuous(a, sigma, frac, delta):
     thr = sigma * a**0.25
-    assert optimal_singular_value(frac * thr, aspect_ratio=a, noise_std=sigma) == 0.0
+    assert optimal_singular_value(frac * thr, aspect_ratio=a, noise_std=sigma) == pytest.approx(
+        0.0, abs=EXACT
+    )
     above = float(optimal_singular_value(thr * (1.0 + delta), aspect_ratio=a, noise_std=sigma))
     # s_bar O(s_bar) rises like sqrt(s_bar - thr): small just above the threshold, not a jump
     assert 0.0 < above < 10.0 * sigma * np.sqrt(delta)
@@ -119,7 +124,8 @@ def test_optimal_error_is_a_weighted_mean_of_one_minus_o_squared(a, sigma, s_bar
 @given(aspects, st.floats(1e-6, 1.0), st.floats(1.0, 1e6))
 def test_rank_one_optimal_error_limits_and_monotonicity(a, frac, big):
     thr = a**0.25
-    assert predicted_optimal_error([frac * thr], aspect_ratio=a) == 1.0  # nothing detected
+    nothing = predicted_optimal_error([frac * thr], aspect_ratio=a)  # nothing detected
+    assert nothing == pytest.approx(1.0, abs=EXACT)
     s = thr * (1.0 + np.geomspace(1e-6, big, 30))
     err = predicted_optimal_error(s[:, None], aspect_ratio=a)
     assert np.all(np.diff(err) <= 1e-15) and err[0] <= 1.0
@@ -165,10 +171,14 @@ def test_optimal_learner_beats_every_other_rule(n_in, frac, sigma, s_bar):
 
 def test_extreme_but_valid_teachers():
     # a teacher of 1e-170 is positive though its square underflows; one of 1e200 squares to inf
-    assert predicted_optimal_error([1e-170], aspect_ratio=0.5) == 1.0
-    assert predicted_optimal_error([1e200], aspect_ratio=0.5) == 0.0
-    assert predicted_learner_error([1e200], "ridge", n_in=100, n_out=50) == 0.0
-    assert predicted_learner_error([1e-170], "ridge", n_in=100, n_out=50) == 1.0
+    assert predicted_optimal_error([1e-170], aspect_ratio=0.5) == pytest.approx(1.0, abs=EXACT)
+    assert predicted_optimal_error([1e200], aspect_ratio=0.5) == pytest.approx(0.0, abs=EXACT)
+    assert predicted_learner_error([1e200], "ridge", n_in=100, n_out=50) == pytest.approx(
+        0.0, abs=EXACT
+    )
+    assert predicted_learner_error([1e-170], "ridge", n_in=100, n_out=50) == pytest.approx(
+        1.0, abs=EXACT
+    )
     # s_hat / sigma beyond the float range: the shrinker leaves the outlier as it is
     np.testing.assert_array_equal(
         optimal_shrinkage([0.0, 1e10], aspect_ratio=0.5, noise_std=1e-300), [0.0, 1e10]

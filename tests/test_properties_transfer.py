@@ -2,6 +2,7 @@
 transfer benefit's limits (Lampinen & Ganguli 2019, arXiv:1809.10374, Sec. 5; our derivation)."""
 
 import numpy as np
+import pytest
 from conftest import EXACT
 from hypothesis import given
 from hypothesis import strategies as st
@@ -57,7 +58,7 @@ def test_joint_modes_scale_with_the_tasks(s_a, s_b, q, c):
 def test_joint_modes_limits(s_a, s_b, q):
     # q = 1: one joint mode of strength sqrt(s_A^2 + s_B^2), task A's share s_A^2 / (s_A^2 + s_B^2)
     one = joint_modes(s_a, s_b, 1.0)
-    assert one.sigma[1] == 0.0
+    assert one.sigma[1] == pytest.approx(0.0, abs=EXACT)
     np.testing.assert_allclose(one.sigma[0], np.hypot(s_a, s_b), rtol=1e-12)
     np.testing.assert_allclose(one.w_a[0], s_a**2 / (s_a**2 + s_b**2), rtol=1e-10)
     # s_B = 0: task A alone, whatever q

@@ -44,7 +44,7 @@ def test_interval_and_steps_together_are_refused():
 def test_time_is_steps_times_lr():
     tr = Trajectory(steps=np.array([0, 10, 20]), lr=0.5)
     np.testing.assert_allclose(tr.time, [0.0, 5.0, 10.0])
-    assert tr.tau == 2.0
+    assert tr.tau == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize(
