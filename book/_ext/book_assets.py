@@ -182,13 +182,7 @@ def download_notebook(source: str | Path, *, repository_url: str, glued: dict | 
         url = repository_url.rstrip("/")
         cells = [new_markdown_cell(_SETUP_NOTE), new_code_cell(_SETUP_CODE.format(url=url)), *cells]
     nb.cells = cells
-    nb.metadata.pop("jupytext", None)
-    nb.metadata["kernelspec"] = {
-        "display_name": "Python 3",
-        "language": "python",
-        "name": "python3",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
+    gm.plain_python_metadata(nb)
     return nb
 
 

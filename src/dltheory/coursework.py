@@ -265,12 +265,7 @@ def master_notebook(
             out.append(nbformat.v4.new_code_cell(f'scale = "{scale}"  # the assignment\'s scale'))
     nb = nbformat.v4.new_notebook()
     nb.cells = out
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
+    grading_markdown.plain_python_metadata(nb)
     return nb
 
 

@@ -82,6 +82,18 @@ def theorem_titles(folder: str | Path) -> dict[str, str]:
     return out
 
 
+def plain_python_metadata(nb) -> None:
+    """Give a converted notebook the plain metadata of a Python 3 notebook, in place: the kernel any
+    Jupyter has, and no jupytext pairing (a student's or reader's copy stands alone)."""
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+
+
 def equation_numbers(text: str) -> dict[str, int]:
     """label -> number of the chapter's labelled display equations, in order."""
     return {m["label"]: i + 1 for i, m in enumerate(_LABELLED_MATH.finditer(text))}
